@@ -1,0 +1,219 @@
+#include "runtime/local_runtime.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/shim_protocol.hpp"
+
+namespace tjf::runtime {
+namespace {
+
+namespace asio = boost::asio;
+
+OutputTarget targetFor(const std::optional<std::filesystem::path>& path) {
+  if (!path) return OutputTarget{OutputTarget::Kind::kCapture, {}};
+  return OutputTarget{OutputTarget::Kind::kFile, path->string()};
+}
+
+}  // namespace
+
+std::int64_t processStartTicks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return std::stoll(field);
+  }
+  return 0;
+}
+
+LocalRuntime::LocalRuntime(asio::io_context& io, LocalRuntimeOptions options)
+    : io_(io), options_(std::move(options)) {}
+
+LocalRuntime::~LocalRuntime() {
+  // Shims are left running on purpose: runs outlive the daemon.
+  for (auto& [id, w] : watched_) {
+    if (w.waiter) w.waiter->release();
+  }
+}
+
+Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
+  const auto run_dir = options_.layout.runDir(request.run_id);
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir, ec);
+  if (ec) return internalError("cannot create '" + run_dir.string() + "': " + ec.message());
+
+  ShimSpec spec;
+  spec.run_id = request.run_id;
+  spec.command = request.command;
+  spec.workdir = request.workdir.string();
+  spec.env = request.env;
+  spec.stdout_target = targetFor(request.stdout_path);
+  spec.stderr_target = targetFor(request.stderr_path);
+  spec.capture_path = model::StateLayout::output(run_dir).string();
+  spec.timeout_seconds = request.timeout_seconds;
+  spec.stop_grace_seconds = options_.stop_grace_seconds;
+  spec.uid = request.uid;
+  spec.gid = request.gid;
+  spec.groups = request.groups;
+  if (auto written = writeShimSpec(model::StateLayout::runSpec(run_dir), spec); !written) {
+    return tl::unexpected(written.error());
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const std::string shim_log = (run_dir / "shim.log").string();
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, shim_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0600);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  // A new session: the shim is no longer in the daemon's process group or terminal, so the
+  // daemon's death (or a Ctrl-C on its terminal) does not reach the run.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  const std::string shim = options_.shim_path.string();
+  const std::string dir = run_dir.string();
+  char* argv[] = {const_cast<char*>(shim.c_str()), const_cast<char*>(dir.c_str()), nullptr};
+  char* envp[] = {nullptr};
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, shim.c_str(), &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return systemError("cannot start '" + shim + "'", rc);
+
+  RunHandle handle;
+  handle.run_id = request.run_id;
+  handle.pid = pid;
+  handle.started_at = std::chrono::system_clock::now();
+  handle.start_ticks = processStartTicks(pid);
+  handle.captured_output = !request.stdout_path || !request.stderr_path;
+  UniqueFd pidfd(::pidfd_open(pid, 0));
+  if (!pidfd.valid()) {
+    // Cannot watch it: stop it rather than leave a run nobody will ever see end.
+    ::kill(pid, SIGKILL);
+    return systemError("cannot watch run " + std::to_string(request.run_id), errno);
+  }
+  watch(request.run_id, pid, std::move(pidfd));
+  return handle;
+}
+
+void LocalRuntime::watch(std::int64_t run_id, pid_t pid, UniqueFd pidfd) {
+  auto waiter = std::make_unique<asio::posix::stream_descriptor>(io_, pidfd.get());
+  waiter->async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this, run_id](const boost::system::error_code& ec) {
+                       if (ec == asio::error::operation_aborted) return;
+                       onShimGone(run_id);
+                     });
+  watched_[run_id] = Watched{pid, std::move(pidfd), std::move(waiter)};
+}
+
+void LocalRuntime::onShimGone(std::int64_t run_id) {
+  auto it = watched_.find(run_id);
+  if (it == watched_.end()) return;
+  // Reap it if it is our child; a shim adopted from an earlier daemon is reaped by init (ECHILD).
+  siginfo_t info{};
+  ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(it->second.pidfd.get()), &info,
+           WEXITED | WNOHANG);
+  it->second.waiter->release();  // the UniqueFd closes the pidfd
+  watched_.erase(it);
+  const RunExit exit = exitFromRecord(run_id);
+  if (on_exit_) on_exit_(exit);
+}
+
+RunExit LocalRuntime::exitFromRecord(std::int64_t run_id) const {
+  const auto run_dir = options_.layout.runDir(run_id);
+  RunExit exit;
+  exit.run_id = run_id;
+  auto record = readExitRecord(model::StateLayout::exitRecord(run_dir));
+  if (!record) {
+    exit.finished_at = std::chrono::system_clock::now();
+    exit.reason = "Lost";
+    exit.message = "the run's supervisor ended without recording a result (see '" +
+                   (run_dir / "shim.log").string() + "')";
+    return exit;
+  }
+  exit.started_at = record->started_at;
+  exit.finished_at = record->finished_at;
+  exit.exit_code = record->exit_code;
+  exit.signal = record->signal;
+  exit.reason = record->reason;
+  exit.message = record->message;
+  return exit;
+}
+
+Status LocalRuntime::stop(std::int64_t run_id) {
+  auto it = watched_.find(run_id);
+  if (it == watched_.end()) return {};  // already gone: its exit is (or was) reported
+  if (::pidfd_send_signal(it->second.pidfd.get(), SIGTERM, nullptr, 0) != 0 && errno != ESRCH) {
+    return systemError("cannot stop run " + std::to_string(run_id), errno);
+  }
+  return {};
+}
+
+void LocalRuntime::adopt(const RunHandle& handle) {
+  const auto pid = static_cast<pid_t>(handle.pid);
+  UniqueFd pidfd(pid > 0 ? ::pidfd_open(pid, 0) : -1);
+  // The pid may have been reused by an unrelated process while nobody watched: the start time
+  // tells them apart.
+  if (pidfd.valid() && processStartTicks(pid) == handle.start_ticks) {
+    watch(handle.run_id, pid, std::move(pidfd));
+    return;
+  }
+  asio::post(io_, [this, id = handle.run_id] {
+    if (on_exit_) on_exit_(exitFromRecord(id));
+  });
+}
+
+std::optional<std::filesystem::path> LocalRuntime::capturedOutput(std::int64_t run_id) const {
+  auto path = model::StateLayout::output(options_.layout.runDir(run_id));
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  return path;
+}
+
+std::vector<std::int64_t> LocalRuntime::stopOrphans(const std::vector<std::int64_t>& known) {
+  // A shim's command line is "<shim> <runs-dir>/<id>": find live ones that nobody adopted.
+  std::vector<std::int64_t> orphans;
+  const std::string prefix = options_.layout.runsDir().string() + "/";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto nul = cmdline.find('\0');
+    if (nul == std::string::npos) continue;
+    const std::string arg = cmdline.substr(nul + 1, cmdline.find('\0', nul + 1) - nul - 1);
+    if (arg.rfind(prefix, 0) != 0) continue;
+    const std::string id_text = arg.substr(prefix.size());
+    if (id_text.empty() || id_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto id = std::stoll(id_text);
+    if (std::find(known.begin(), known.end(), id) == known.end()) {
+      orphans.push_back(id);
+      ::kill(std::stoi(name), SIGTERM);
+    }
+  }
+  return orphans;
+}
+
+}  // namespace tjf::runtime

@@ -1,0 +1,59 @@
+// The local runtime: each run is a tjf-shim process on this machine, started in its own session
+// so it outlives the daemon. The daemon watches each shim through a pidfd on the loop thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "base/unique_fd.hpp"
+#include "model/state_paths.hpp"
+#include "runtime/runtime.hpp"
+
+namespace tjf::runtime {
+
+struct LocalRuntimeOptions {
+  model::StateLayout layout{"/nonexistent"};
+  std::filesystem::path shim_path;  // tjf-shim, normally beside tjfd
+  std::int64_t stop_grace_seconds = 15;
+};
+
+class LocalRuntime final : public Runtime {
+ public:
+  LocalRuntime(boost::asio::io_context& io, LocalRuntimeOptions options);
+  ~LocalRuntime() override;
+
+  void setExitCallback(ExitCallback callback) override { on_exit_ = std::move(callback); }
+  Result<RunHandle> start(const RunRequest& request) override;
+  Status stop(std::int64_t run_id) override;
+  void adopt(const RunHandle& handle) override;
+  std::optional<std::filesystem::path> capturedOutput(std::int64_t run_id) const override;
+  std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) override;
+
+  std::size_t watchedCount() const { return watched_.size(); }
+
+ private:
+  struct Watched {
+    pid_t pid = 0;
+    UniqueFd pidfd;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> waiter;
+  };
+
+  void watch(std::int64_t run_id, pid_t pid, UniqueFd pidfd);
+  void onShimGone(std::int64_t run_id);
+  RunExit exitFromRecord(std::int64_t run_id) const;
+
+  boost::asio::io_context& io_;
+  LocalRuntimeOptions options_;
+  ExitCallback on_exit_;
+  std::map<std::int64_t, Watched> watched_;
+};
+
+// The start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or 0.
+std::int64_t processStartTicks(pid_t pid);
+
+}  // namespace tjf::runtime

@@ -1,0 +1,63 @@
+// The contract between the daemon and tjf-shim, the tiny per-run supervisor. The daemon writes a
+// ShimSpec into the run directory and starts the shim; the shim starts the job, holds its output,
+// enforces the timeout and the stop grace period, and writes an ExitRecord with an atomic rename
+// when the job has ended. Because both live in files, a run outlives the daemon: a restarted
+// daemon re-adopts the shim by pid or reads the record it left.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+
+namespace tjf::runtime {
+
+// Where one output stream goes.
+struct OutputTarget {
+  enum class Kind { kFile, kCapture };
+  Kind kind = Kind::kFile;
+  std::string path;  // kFile: absolute path, opened O_APPEND (may be /dev/null)
+};
+
+struct ShimSpec {
+  std::int64_t run_id = 0;
+  std::string command;  // run with /bin/sh -c
+  std::string workdir;
+  std::vector<std::string> env;  // KEY=VALUE, the whole environment
+  OutputTarget stdout_target;
+  OutputTarget stderr_target;
+  std::string capture_path;  // output.log, when a stream is captured
+  std::int64_t timeout_seconds = 0;       // 0: none
+  std::int64_t stop_grace_seconds = 15;   // SIGTERM -> SIGKILL
+  std::optional<uid_t> uid;               // drop to these before opening logs (platform mode)
+  std::optional<gid_t> gid;
+  std::vector<gid_t> groups;
+  std::vector<std::string> cgroup_procs;  // cgroup.procs files to join before exec
+  std::string oom_counter;                // memory.oom_control to read after exit, if any
+};
+
+struct ExitRecord {
+  TimePoint started_at{};
+  TimePoint finished_at{};
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::string reason;   // model::RunReason string form
+  std::string message;  // for a person
+};
+
+Status writeShimSpec(const std::filesystem::path& file, const ShimSpec& spec);
+Result<ShimSpec> readShimSpec(const std::filesystem::path& file);
+Status writeExitRecord(const std::filesystem::path& file, const ExitRecord& record);
+Result<ExitRecord> readExitRecord(const std::filesystem::path& file);
+
+// Writes `content` to `file` through a temporary file, fsync and rename, so a reader sees the
+// whole old content or the whole new one, even after power loss.
+Status writeFileAtomically(const std::filesystem::path& file, const std::string& content);
+
+}  // namespace tjf::runtime

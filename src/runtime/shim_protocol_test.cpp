@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include "base/time_format.hpp"
+#include "runtime/shim_protocol.hpp"
+
+namespace tjf::runtime {
+namespace {
+
+TEST(ShimProtocol, SpecAndExitRecordRoundTrip) {
+  const auto dir = std::filesystem::temp_directory_path() / "tjf-shim-protocol";
+  std::filesystem::create_directories(dir);
+  ShimSpec spec;
+  spec.run_id = 42;
+  spec.command = "./run.sh 'a b'";
+  spec.workdir = "/home/tool";
+  spec.env = {"HOME=/home/tool", "JOB_NAME=x"};
+  spec.stdout_target = {OutputTarget::Kind::kFile, "/home/tool/x.out"};
+  spec.stderr_target = {OutputTarget::Kind::kCapture, ""};
+  spec.timeout_seconds = 30;
+  spec.uid = 1000;
+  ASSERT_TRUE(writeShimSpec(dir / "spec.json", spec));
+  auto back = readShimSpec(dir / "spec.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->command, spec.command);
+  EXPECT_EQ(back->env, spec.env);
+  EXPECT_EQ(back->stderr_target.kind, OutputTarget::Kind::kCapture);
+  EXPECT_EQ(back->uid, 1000u);
+  EXPECT_FALSE(back->gid.has_value());
+
+  ExitRecord record;
+  record.started_at = fromUnixMillis(1000);
+  record.finished_at = fromUnixMillis(2000);
+  record.signal = 9;
+  record.exit_code = 137;
+  record.reason = "OOMKilled";
+  ASSERT_TRUE(writeExitRecord(dir / "exit.json", record));
+  auto exit = readExitRecord(dir / "exit.json");
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->signal, 9);
+  EXPECT_EQ(exit->reason, "OOMKilled");
+  EXPECT_EQ(exit->finished_at, fromUnixMillis(2000));
+  EXPECT_FALSE(std::filesystem::exists(dir / "exit.json.tmp"));
+  EXPECT_FALSE(readExitRecord(dir / "absent.json"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tjf::runtime

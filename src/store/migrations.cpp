@@ -1,0 +1,88 @@
+#include "store/migrations.hpp"
+
+namespace tjf::store {
+
+const std::vector<std::string_view>& migrations() {
+  static const std::vector<std::string_view> kMigrations = {
+      // 1: jobs, runs, events.
+      R"sql(
+      CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY,
+        tool        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        spec        TEXT NOT NULL,  -- JSON of the user-set fields (model::jobSpecToJson)
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        generation  INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (tool, name)
+      );
+      -- Runs outlive their job row: deleting a job keeps its history.
+      CREATE TABLE runs (
+        id                INTEGER PRIMARY KEY,
+        job_id            INTEGER NOT NULL,
+        tool              TEXT NOT NULL,
+        job_name          TEXT NOT NULL,
+        generation        INTEGER NOT NULL,
+        attempt           INTEGER NOT NULL,
+        replica           INTEGER NOT NULL DEFAULT 0,
+        state             TEXT NOT NULL,
+        reason            TEXT NOT NULL DEFAULT '',
+        message           TEXT NOT NULL DEFAULT '',
+        created_at        INTEGER NOT NULL,
+        not_before        INTEGER,
+        started_at        INTEGER,
+        finished_at       INTEGER,
+        exit_code         INTEGER,
+        signal            INTEGER,
+        scheduled_for     INTEGER,
+        stop_requested    INTEGER NOT NULL DEFAULT 0,
+        shim_pid          INTEGER NOT NULL DEFAULT 0,
+        shim_start_ticks  INTEGER NOT NULL DEFAULT 0,
+        captured_output   INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX runs_by_job ON runs (job_id, id);
+      CREATE INDEX runs_by_tool_name ON runs (tool, job_name, id);
+      CREATE INDEX runs_active ON runs (state) WHERE state IN ('pending', 'running');
+      -- A cron fire is identified by (job, scheduled time): a crash and a retry never start it twice.
+      CREATE UNIQUE INDEX runs_one_fire ON runs (job_id, scheduled_for, replica, attempt)
+        WHERE scheduled_for IS NOT NULL;
+      CREATE TABLE events (
+        id        INTEGER PRIMARY KEY,
+        time      INTEGER NOT NULL,
+        tool      TEXT NOT NULL,
+        job_name  TEXT NOT NULL,
+        run_id    INTEGER,
+        kind      TEXT NOT NULL,
+        message   TEXT NOT NULL
+      );
+      CREATE INDEX events_by_job ON events (tool, job_name, id);
+      )sql",
+  };
+  return kMigrations;
+}
+
+Status migrate(Database& db) {
+  auto version_stmt = db.prepare("PRAGMA user_version");
+  if (!version_stmt) return tl::unexpected(version_stmt.error());
+  if (auto row = version_stmt->step(); !row) return tl::unexpected(row.error());
+  const auto current = static_cast<std::size_t>(version_stmt->columnInt(0));
+  const auto& all = migrations();
+  if (current > all.size()) {
+    return internalError("store: the database has schema version " + std::to_string(current) +
+                         " but this tjfd knows only " + std::to_string(all.size()) +
+                         "; refusing to run an older tjfd on a newer store");
+  }
+  if (current == all.size()) return {};
+  return inTransaction(db, [&]() -> Status {
+    for (std::size_t v = current; v < all.size(); ++v) {
+      if (auto done = db.exec(all[v]); !done) {
+        return internalError("store: migration " + std::to_string(v + 1) +
+                             " failed: " + done.error().message);
+      }
+    }
+    return db.exec("PRAGMA user_version = " + std::to_string(all.size()));
+  });
+}
+
+}  // namespace tjf::store
