@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <boost/asio/post.hpp>
@@ -17,6 +17,12 @@ namespace tjf::runtime {
 namespace {
 
 namespace asio = boost::asio;
+
+// glibc 2.36 declares these without C linkage for C++; the system calls are stable.
+int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfdSendSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
 
 OutputTarget targetFor(const std::optional<std::filesystem::path>& path) {
   if (!path) return OutputTarget{OutputTarget::Kind::kCapture, {}};
@@ -107,7 +113,7 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
   handle.started_at = std::chrono::system_clock::now();
   handle.start_ticks = processStartTicks(pid);
   handle.captured_output = !request.stdout_path || !request.stderr_path;
-  UniqueFd pidfd(::pidfd_open(pid, 0));
+  UniqueFd pidfd(pidfdOpen(pid));
   if (!pidfd.valid()) {
     // Cannot watch it: stop it rather than leave a run nobody will ever see end.
     ::kill(pid, SIGKILL);
@@ -164,7 +170,7 @@ RunExit LocalRuntime::exitFromRecord(std::int64_t run_id) const {
 Status LocalRuntime::stop(std::int64_t run_id) {
   auto it = watched_.find(run_id);
   if (it == watched_.end()) return {};  // already gone: its exit is (or was) reported
-  if (::pidfd_send_signal(it->second.pidfd.get(), SIGTERM, nullptr, 0) != 0 && errno != ESRCH) {
+  if (pidfdSendSignal(it->second.pidfd.get(), SIGTERM) != 0 && errno != ESRCH) {
     return systemError("cannot stop run " + std::to_string(run_id), errno);
   }
   return {};
@@ -172,7 +178,7 @@ Status LocalRuntime::stop(std::int64_t run_id) {
 
 void LocalRuntime::adopt(const RunHandle& handle) {
   const auto pid = static_cast<pid_t>(handle.pid);
-  UniqueFd pidfd(pid > 0 ? ::pidfd_open(pid, 0) : -1);
+  UniqueFd pidfd(pid > 0 ? pidfdOpen(pid) : -1);
   // The pid may have been reused by an unrelated process while nobody watched: the start time
   // tells them apart.
   if (pidfd.valid() && processStartTicks(pid) == handle.start_ticks) {

@@ -1,0 +1,56 @@
+// The REST API: upstream's v1 routes, JSON shapes and messages over JobService. Authentication
+// happens before (the server sets the Identity); policy happens after (JobService). Runs on the
+// loop thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "api/http_types.hpp"
+#include "base/clock.hpp"
+#include "model/state_paths.hpp"
+#include "service/job_service.hpp"
+
+namespace tjf::api {
+
+struct ApiOptions {
+  model::StateLayout layout{"/nonexistent"};
+  std::string version = "0.1.0";
+  // How long DELETE waits for a job's runs to be gone (upstream: 30 s).
+  std::chrono::milliseconds delete_wait{45'000};
+  std::chrono::milliseconds follow_poll{25};
+};
+
+class Api {
+ public:
+  Api(boost::asio::io_context& io, service::JobService& jobs, const Clock& clock,
+      ApiOptions options);
+
+  boost::asio::awaitable<Response> handle(Request request, Identity identity);
+
+ private:
+  boost::asio::awaitable<Response> handleTool(const Request& request, const std::string& tool,
+                                              const std::vector<std::string>& rest);
+  boost::asio::awaitable<Response> listJobs(const Request& r, const std::string& tool);
+  boost::asio::awaitable<Response> createJob(const Request& r, const std::string& tool);
+  boost::asio::awaitable<Response> applyJob(const Request& r, const std::string& tool);
+  boost::asio::awaitable<Response> flush(const std::string& tool);
+  boost::asio::awaitable<Response> showJob(const Request& r, const std::string& tool,
+                                           const std::string& name);
+  boost::asio::awaitable<Response> deleteJob(const std::string& tool, const std::string& name);
+  boost::asio::awaitable<Response> restartJob(const std::string& tool, const std::string& name);
+  boost::asio::awaitable<Response> logs(const Request& r, const std::string& tool,
+                                        const std::string& name);
+  boost::asio::awaitable<Response> runs(const Request& r, const std::string& tool,
+                                        const std::string& name);
+  Response images();
+  // Waits (without blocking the loop) until none of these jobs has an active run.
+  boost::asio::awaitable<void> waitUntilStopped(std::vector<std::int64_t> job_ids);
+
+  boost::asio::io_context& io_;
+  service::JobService& jobs_;
+  const Clock& clock_;
+  ApiOptions options_;
+};
+
+}  // namespace tjf::api
