@@ -71,6 +71,15 @@ asio::awaitable<Response> Api::handle(Request request, Identity identity) {
         200, ordered_json{{"health", {{"status", "OK"}, {"message", "OK"}}},
                           {"messages", ordered_json::object()}});
   }
+  if (segments == std::vector<std::string>{"v1", "whoami"}) {
+    // Extension: lets the CLI learn its tool (and home, to show log paths relative to it).
+    if (identity.tool.empty()) co_return errorResponse(403, "This request needs an authenticated tool");
+    auto tool = jobs_.options().tools->find(identity.tool);
+    if (!tool) co_return errorResponse(tool.error());
+    co_return jsonResponse(200, ordered_json{{"tool", tool->name},
+                                             {"home", tool->home.string()},
+                                             {"messages", ordered_json::object()}});
+  }
   if (segments.size() >= 3 && segments[0] == "v1" && segments[1] == "tool") {
     const std::string& tool = segments[2];
     if (identity.tool.empty()) {
