@@ -7,7 +7,7 @@ const std::vector<std::string_view>& migrations() {
       // 1: jobs, runs, events.
       R"sql(
       CREATE TABLE jobs (
-        id          INTEGER PRIMARY KEY,
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused
         tool        TEXT NOT NULL,
         name        TEXT NOT NULL,
         type        TEXT NOT NULL,
@@ -19,7 +19,7 @@ const std::vector<std::string_view>& migrations() {
       );
       -- Runs outlive their job row: deleting a job keeps its history.
       CREATE TABLE runs (
-        id                INTEGER PRIMARY KEY,
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
         job_id            INTEGER NOT NULL,
         tool              TEXT NOT NULL,
         job_name          TEXT NOT NULL,
