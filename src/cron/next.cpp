@@ -116,7 +116,8 @@ std::optional<std::int64_t> nextLocalMatch(const Schedule& s, std::int64_t from,
     if (((s.months >> c.month) & 1U) == 0) {
       const std::uint32_t later = s.months & kAllMonths & (~0U << (c.month + 1));
       day = later != 0 ? daysFromCivil(c.year, static_cast<unsigned>(std::countr_zero(later)), 1)
-                       : daysFromCivil(c.year + 1, static_cast<unsigned>(std::countr_zero(s.months & kAllMonths)), 1);
+                       : daysFromCivil(c.year + 1,
+                                       static_cast<unsigned>(std::countr_zero(s.months & kAllMonths)), 1);
       h = m = 0;
       continue;
     }
@@ -153,7 +154,8 @@ std::optional<std::int64_t> prevLocalMatch(const Schedule& s, std::int64_t at, s
     if (((s.months >> c.month) & 1U) == 0) {
       const std::uint32_t earlier = s.months & kAllMonths & ((1U << c.month) - 1);
       const std::int64_t y = earlier != 0 ? c.year : c.year - 1;
-      const auto pm = static_cast<unsigned>(31 - std::countl_zero(earlier != 0 ? earlier : s.months & kAllMonths));
+      const auto pm =
+          static_cast<unsigned>(31 - std::countl_zero(earlier != 0 ? earlier : s.months & kAllMonths));
       day = daysFromCivil(y, pm, daysInMonth(y, pm));
       h = 23;
       m = 59;
@@ -188,9 +190,11 @@ bool everyHour(const Schedule& s) { return (s.hours & kAllHours) == kAllHours; }
 
 std::optional<TimePoint> toTimePoint(std::int64_t unixSeconds) {
   // TimePoint counts nanoseconds in 64 bits: about +-292 years around 1970.
-  constexpr std::int64_t kLimit = 9'000'000'000;
-  if (unixSeconds > kLimit || unixSeconds < -kLimit) return std::nullopt;
-  return TimePoint(std::chrono::seconds(unixSeconds));
+  using std::chrono::seconds;
+  static const std::int64_t kMax = std::chrono::floor<seconds>(TimePoint::max().time_since_epoch()).count();
+  static const std::int64_t kMin = std::chrono::ceil<seconds>(TimePoint::min().time_since_epoch()).count();
+  if (unixSeconds > kMax || unixSeconds < kMin) return std::nullopt;
+  return TimePoint(seconds(unixSeconds));
 }
 
 // The nonexistent local times at the start of `seg` (spring forward) contain a match.
@@ -244,7 +248,7 @@ std::optional<TimePoint> lastFireAtOrBefore(const Schedule& s, TimePoint at) {
     std::int64_t lo = std::max(seg.begin, limit) + seg.offset;
     if (!hourly && prev) lo = std::max(lo, afterRepeatedTimes(*prev, seg));
     if (const auto local = prevLocalMatch(s, hi, lo)) return toTimePoint(*local - seg.offset);
-    // Every in-segment time is >= the jump at seg.begin, so the jump comes after them.
+    // The jump (at seg.begin) is earlier than every time inside the segment: it comes next going back.
     if (!hourly && prev && seg.begin >= limit && gapHasMatch(s, *prev, seg)) return toTimePoint(seg.begin);
     if (!prev) break;
     seg = *prev;

@@ -69,8 +69,9 @@ TEST(NextFire, StrictlyAfterAndMinuteAligned) {
 }
 
 TEST(NextFire, MonthLengthsLeapYearsAndYearEnds) {
-  EXPECT_EQ(fires("0 0 31 * *", "UTC", "2024-01-31T00:00:00Z", 4),
-            (V{"2024-03-31T00:00:00Z", "2024-05-31T00:00:00Z", "2024-07-31T00:00:00Z", "2024-08-31T00:00:00Z"}));
+  EXPECT_EQ(
+      fires("0 0 31 * *", "UTC", "2024-01-31T00:00:00Z", 4),
+      (V{"2024-03-31T00:00:00Z", "2024-05-31T00:00:00Z", "2024-07-31T00:00:00Z", "2024-08-31T00:00:00Z"}));
   EXPECT_EQ(fires("0 0 29 2 *", "UTC", "2023-01-01T00:00:00Z", 3),
             (V{"2024-02-29T00:00:00Z", "2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"}));
   // 2100 is not a leap year: 8 years between Feb 29s, beyond the horizon.
@@ -81,8 +82,9 @@ TEST(NextFire, MonthLengthsLeapYearsAndYearEnds) {
             (V{"2025-12-31T23:59:00Z", "2026-12-31T23:59:00Z"}));
   EXPECT_EQ(fires("0 0 1 1 *", "UTC", "2024-12-31T23:59:30Z", 2),
             (V{"2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z"}));
-  EXPECT_EQ(fires("30 12 28-31 2 *", "UTC", "2023-02-27T00:00:00Z", 4),
-            (V{"2023-02-28T12:30:00Z", "2024-02-28T12:30:00Z", "2024-02-29T12:30:00Z", "2025-02-28T12:30:00Z"}));
+  EXPECT_EQ(
+      fires("30 12 28-31 2 *", "UTC", "2023-02-27T00:00:00Z", 4),
+      (V{"2023-02-28T12:30:00Z", "2024-02-28T12:30:00Z", "2024-02-29T12:30:00Z", "2025-02-28T12:30:00Z"}));
   // Ranges do not wrap around (`dec-feb` is an error, as upstream and in Kubernetes).
   EXPECT_EQ(fires("0 6 * dec,jan-feb *", "UTC", "2024-02-29T07:00:00Z", 2),
             (V{"2024-12-01T06:00:00Z", "2024-12-02T06:00:00Z"}));
@@ -95,8 +97,9 @@ TEST(NextFire, MonthLengthsLeapYearsAndYearEnds) {
 
 TEST(NextFire, DayOfMonthOrDayOfWeekWhenBothRestricted) {
   // Friday the 13th semantics are NOT an AND: the 13th, and every Friday.
-  EXPECT_EQ(fires("0 0 13 * fri", "UTC", "2024-09-01T00:00:00Z", 4),
-            (V{"2024-09-06T00:00:00Z", "2024-09-13T00:00:00Z", "2024-09-20T00:00:00Z", "2024-09-27T00:00:00Z"}));
+  EXPECT_EQ(
+      fires("0 0 13 * fri", "UTC", "2024-09-01T00:00:00Z", 4),
+      (V{"2024-09-06T00:00:00Z", "2024-09-13T00:00:00Z", "2024-09-20T00:00:00Z", "2024-09-27T00:00:00Z"}));
   EXPECT_EQ(fires("0 0 12 * fri", "UTC", "2024-09-01T00:00:00Z", 3),
             (V{"2024-09-06T00:00:00Z", "2024-09-12T00:00:00Z", "2024-09-13T00:00:00Z"}));
   // `*/2` restricts (robfig/cron): odd days OR Mondays.
@@ -120,8 +123,9 @@ TEST(NextFire, DayOfMonthOrDayOfWeekWhenBothRestricted) {
 // CEST->CET at 2024-10-27 01:00Z (03:00 -> 02:00 local).
 TEST(NextFire, BerlinSpringForward) {
   // 02:30 does not exist on March 31: the run happens at the jump (03:00 CEST), once.
-  EXPECT_EQ(fires("30 2 * * *", "Europe/Berlin", "2024-03-29T12:00:00Z", 4),
-            (V{"2024-03-30T01:30:00Z", "2024-03-31T01:00:00Z", "2024-04-01T00:30:00Z", "2024-04-02T00:30:00Z"}));
+  EXPECT_EQ(
+      fires("30 2 * * *", "Europe/Berlin", "2024-03-29T12:00:00Z", 4),
+      (V{"2024-03-30T01:30:00Z", "2024-03-31T01:00:00Z", "2024-04-01T00:30:00Z", "2024-04-02T00:30:00Z"}));
   EXPECT_EQ(pastFires("30 2 * * *", "Europe/Berlin", "2024-04-01T00:29:59Z", 2),
             (V{"2024-03-31T01:00:00Z", "2024-03-30T01:30:00Z"}));
   EXPECT_EQ(fires("*/20 2 * * *", "Europe/Berlin", "2024-03-30T23:00:00Z", 2),
@@ -149,8 +153,9 @@ TEST(NextFire, BerlinFallBack) {
   EXPECT_EQ(fires("45 2 * * *", "Europe/Berlin", "2024-10-27T01:10:00Z", 1), (V{"2024-10-28T01:45:00Z"}));
   EXPECT_EQ(fires("45 2 * * *", "Europe/Berlin", "2024-10-27T00:10:00Z", 1), (V{"2024-10-27T00:45:00Z"}));
   // Every hour: both copies of the hour run, so it stays hourly in real time.
-  EXPECT_EQ(fires("30 * * * *", "Europe/Berlin", "2024-10-26T23:59:00Z", 4),
-            (V{"2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z", "2024-10-27T02:30:00Z", "2024-10-27T03:30:00Z"}));
+  EXPECT_EQ(
+      fires("30 * * * *", "Europe/Berlin", "2024-10-26T23:59:00Z", 4),
+      (V{"2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z", "2024-10-27T02:30:00Z", "2024-10-27T03:30:00Z"}));
   EXPECT_EQ(pastFires("30 * * * *", "Europe/Berlin", "2024-10-27T02:30:00Z", 3),
             (V{"2024-10-27T02:30:00Z", "2024-10-27T01:30:00Z", "2024-10-27T00:30:00Z"}));
   // Named hours run once per wall-clock time.
@@ -165,8 +170,9 @@ TEST(NextFire, NewYork) {
             (V{"2024-03-10T07:00:00Z", "2024-03-11T06:30:00Z", "2024-03-12T06:30:00Z"}));
   EXPECT_EQ(fires("30 1 * * *", "America/New_York", "2024-11-02T12:00:00Z", 2),
             (V{"2024-11-03T05:30:00Z", "2024-11-04T06:30:00Z"}));
-  EXPECT_EQ(fires("0 * * * *", "America/New_York", "2024-11-03T04:30:00Z", 4),
-            (V{"2024-11-03T05:00:00Z", "2024-11-03T06:00:00Z", "2024-11-03T07:00:00Z", "2024-11-03T08:00:00Z"}));
+  EXPECT_EQ(
+      fires("0 * * * *", "America/New_York", "2024-11-03T04:30:00Z", 4),
+      (V{"2024-11-03T05:00:00Z", "2024-11-03T06:00:00Z", "2024-11-03T07:00:00Z", "2024-11-03T08:00:00Z"}));
   EXPECT_EQ(fires("0 9 * * mon-fri", "America/New_York", "2024-03-08T15:00:00Z", 2),
             (V{"2024-03-11T13:00:00Z", "2024-03-12T13:00:00Z"}));
   EXPECT_EQ(pastFires("0 9 * * mon-fri", "America/New_York", "2024-03-11T12:59:59Z", 1),
@@ -204,6 +210,17 @@ TEST(NextFire, DefaultScheduleNeverFires) {
   EXPECT_FALSE(lastFireAtOrBefore(Schedule{}, at("2024-01-01T00:00:00Z")).has_value());
 }
 
+TEST(NextFire, ExtremeTimesDoNotOverflow) {
+  for (const char* zone : {"UTC", "Europe/Berlin"}) {
+    const Schedule s = schedule("* * * * *", zone);
+    EXPECT_FALSE(nextFireAfter(s, TimePoint::max()).has_value());
+    EXPECT_FALSE(lastFireAtOrBefore(s, TimePoint::min()).has_value());
+    EXPECT_TRUE(lastFireAtOrBefore(s, TimePoint::max()).has_value());
+    EXPECT_TRUE(nextFireAfter(s, TimePoint::min()).has_value());
+    EXPECT_EQ(show(nextFireAfter(s, TimePoint{})), "1970-01-01T00:01:00Z");
+  }
+}
+
 TEST(NextFire, OneHundredThousandSchedulesAreFast) {
   std::mt19937 rng(42);
   std::vector<Schedule> schedules;
@@ -211,12 +228,24 @@ TEST(NextFire, OneHundredThousandSchedulesAreFast) {
   for (int i = 0; i < 100000; ++i) {
     std::string expr;
     switch (i % 6) {
-      case 0: expr = "@daily"; break;
-      case 1: expr = "@monthly"; break;
-      case 2: expr = std::string("*/") + std::to_string(1 + rng() % 30) + " * * * *"; break;
-      case 3: expr = std::to_string(rng() % 60) + std::string(" ") + std::to_string(rng() % 24) + " * * mon-fri"; break;
-      case 4: expr = "@yearly"; break;
-      default: expr = std::to_string(rng() % 60) + " 1-5 29 2 *"; break;
+      case 0:
+        expr = "@daily";
+        break;
+      case 1:
+        expr = "@monthly";
+        break;
+      case 2:
+        expr = std::string("*/") + std::to_string(1 + rng() % 30) + " * * * *";
+        break;
+      case 3:
+        expr = std::to_string(rng() % 60) + std::string(" ") + std::to_string(rng() % 24) + " * * mon-fri";
+        break;
+      case 4:
+        expr = "@yearly";
+        break;
+      default:
+        expr = std::to_string(rng() % 60) + " 1-5 29 2 *";
+        break;
     }
     auto s = parseSchedule(expr, "tool", std::string("job-") + std::to_string(i), zones[i % 5]);
     ASSERT_TRUE(s.has_value());
@@ -227,7 +256,8 @@ TEST(NextFire, OneHundredThousandSchedulesAreFast) {
   int found = 0;
   for (const auto& s : schedules) found += nextFireAfter(s, now).has_value() ? 1 : 0;
   for (const auto& s : schedules) found += lastFireAtOrBefore(s, now).has_value() ? 1 : 0;
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   EXPECT_EQ(found, 200000);
   std::cout << "[ perf     ] 100000 nextFireAfter + 100000 lastFireAtOrBefore: " << elapsed.count() / 1000
             << " ms\n";

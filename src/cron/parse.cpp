@@ -25,8 +25,7 @@ constexpr std::array<FieldSpec, 5> kFields{{{0, 59}, {0, 23}, {1, 31}, {1, 12}, 
 
 constexpr std::array<std::string_view, 12> kMonthNames{"jan", "feb", "mar", "apr", "may", "jun",
                                                        "jul", "aug", "sep", "oct", "nov", "dec"};
-constexpr std::array<std::string_view, 7> kDayNames{"sun", "mon", "tue", "wed",
-                                                    "thu", "fri", "sat"};
+constexpr std::array<std::string_view, 7> kDayNames{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 constexpr std::string_view kMacroList = "@hourly, @daily, @weekly, @monthly, @yearly";
 
@@ -124,18 +123,18 @@ tl::expected<FieldBits, FieldError> parseEntry(int field, std::string_view entry
     if (dow && end->is_name && end->value == 0 && start->value > 0) end->value = 7;
     // Upstream's wording is inverted; kept as is.
     if (start->value > end->value) {
-      return tl::unexpected(FieldError{"End value " + end->shown + " must be smaller than start value " +
-                                       start->shown});
+      return tl::unexpected(
+          FieldError{"End value " + end->shown + " must be smaller than start value " + start->shown});
     }
     if (start->value < spec.min) {
-      return tl::unexpected(FieldError{"Start value " + start->shown + " must be at least " +
-                                       std::to_string(spec.min)});
+      return tl::unexpected(
+          FieldError{"Start value " + start->shown + " must be at least " + std::to_string(spec.min)});
     }
     // 7 is Sunday in weekday ranges (`5-7`), so a range may end on 7.
     const int rangeMax = dow ? 7 : spec.max;
     if (end->value > rangeMax) {
-      return tl::unexpected(FieldError{"End value " + end->shown + " must be at most " +
-                                       std::to_string(rangeMax)});
+      return tl::unexpected(
+          FieldError{"End value " + end->shown + " must be at most " + std::to_string(rangeMax)});
     }
     from = start->value;
     to = end->value;
@@ -236,9 +235,9 @@ Result<Schedule> parseSchedule(std::string_view text, std::string_view tool, std
   if (!text.empty() && text.front() == '@') {
     s.effective = spreadMacro(text, tool, job);
     if (s.effective.empty()) {
-      return cronError(text, text,
-                       "Invalid at-macro '" + std::string(text) + "', supported macros are: " +
-                           std::string(kMacroList));
+      return cronError(
+          text, text,
+          "Invalid at-macro '" + std::string(text) + "', supported macros are: " + std::string(kMacroList));
     }
     s.is_macro = true;
     parts = splitOnSpaces(s.effective);

@@ -29,21 +29,21 @@ struct ValidCase {
 
 const ValidCase kValid[] = {
     {"* * * * *", "* * * * *"},
-    {"0 00 * * *", "0 00 * * *"},                    // leading zeros kept as typed
-    {"5  3   *  *  *", "5 3 * * *"},                 // extra spaces between fields
-    {"  5 3 * * *  ", "5 3 * * *"},                  // and around
-    {"3/5 * * * *", "3/5 * * * *"},                  // start/step
+    {"0 00 * * *", "0 00 * * *"},     // leading zeros kept as typed
+    {"5  3   *  *  *", "5 3 * * *"},  // extra spaces between fields
+    {"  5 3 * * *  ", "5 3 * * *"},   // and around
+    {"3/5 * * * *", "3/5 * * * *"},   // start/step
     {"5,25,45 * * * *", "5,25,45 * * * *"},
-    {"*/30 1,2 4-6 * *", "*/30 1,2 4-6 * *"},        // upstream's own test
+    {"*/30 1,2 4-6 * *", "*/30 1,2 4-6 * *"},  // upstream's own test
     {"7 0 1-28 * *", "7 0 1-28 * *"},
     {"28 14 14/14 * *", "28 14 14/14 * *"},
     {"08 20 * * 1", "08 20 * * 1"},
-    {"0 9 * * SUN", "0 9 * * sun"},                  // lowercased
-    {"0 9 * * 7", "0 9 * * 7"},                      // Sunday, kept as typed
-    {"1-30/5 * * * *", "1-30/5 * * * *"},            // extension: step on a range
-    {"0 0 * JAN-Mar *", "0 0 * jan-mar *"},          // extension: month names
-    {"0 9 * * mon-fri", "0 9 * * mon-fri"},          // extension: weekday names in ranges
-    {"0 9 * * 5-7", "0 9 * * 5-7"},                  // extension: 7 in ranges
+    {"0 9 * * SUN", "0 9 * * sun"},          // lowercased
+    {"0 9 * * 7", "0 9 * * 7"},              // Sunday, kept as typed
+    {"1-30/5 * * * *", "1-30/5 * * * *"},    // extension: step on a range
+    {"0 0 * JAN-Mar *", "0 0 * jan-mar *"},  // extension: month names
+    {"0 9 * * mon-fri", "0 9 * * mon-fri"},  // extension: weekday names in ranges
+    {"0 9 * * 5-7", "0 9 * * 5-7"},          // extension: 7 in ranges
     {"0 0 */1 * *", "0 0 */1 * *"},
     {"59 23 31 12 *", "59 23 31 12 *"},
 };

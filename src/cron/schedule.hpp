@@ -19,8 +19,8 @@ namespace tjf::cron {
 inline constexpr std::string_view kDefaultTimeZone = "UTC";
 
 struct Schedule {
-  std::string text;       // as the user typed it (not lowercased)
-  std::string effective;  // the 5 effective fields, e.g. "37 3 * * *"
+  std::string text;                         // as the user typed it (not lowercased)
+  std::string effective;                    // the 5 effective fields, e.g. "37 3 * * *"
   std::string time_zone{kDefaultTimeZone};  // IANA name
 
   // Parsed fields: bit n set = value n matches.

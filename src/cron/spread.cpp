@@ -78,8 +78,8 @@ void PythonRandom::initByArray(const std::uint32_t* key, std::size_t length) {
   int i = 1;
   std::size_t j = 0;
   for (std::size_t k = std::max<std::size_t>(kN, length); k > 0; --k) {
-    mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525U)) + key[j] +
-             static_cast<std::uint32_t>(j);
+    mt_[i] =
+        (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<std::uint32_t>(j);
     ++i;
     ++j;
     if (i >= kN) {
@@ -138,8 +138,8 @@ std::int64_t PythonRandom::randint(std::int64_t lo, std::int64_t hi) {
 }
 
 std::string spreadMacro(std::string_view macro, std::string_view tool, std::string_view job) {
-  const auto it = std::find_if(kMacros.begin(), kMacros.end(),
-                               [&](const MacroTemplate& m) { return m.name == macro; });
+  const auto it =
+      std::find_if(kMacros.begin(), kMacros.end(), [&](const MacroTemplate& m) { return m.name == macro; });
   if (it == kMacros.end()) return {};
   std::string seed;
   seed.append(tool).append(" ").append(job);

@@ -31,7 +31,8 @@ const SpreadVector kVectors[] = {
     {"dünya", "ジョブ", {"53 * * * *", "53 12 * * *", "53 12 * * 1", "53 12 5 * *", "53 12 5 3 *"}},
     {"bot", "archive", {"59 * * * *", "59 10 * * *", "59 10 * * 6", "59 10 27 * *", "59 10 27 8 *"}},
     // Upstream gives "47 18 31 * *" and "47 18 31 2 *" (February 31st: never runs).
-    {"tool-with-a-very-long-name-indeed", "job-with-an-even-longer-name-than-that-0123456789",
+    {"tool-with-a-very-long-name-indeed",
+     "job-with-an-even-longer-name-than-that-0123456789",
      {"47 * * * *", "47 18 * * *", "47 18 * * 0", "47 18 3 * *", "47 18 3 5 *"}},
     // Upstream: "19 19 30 * *" / "19 19 30 12 *".
     {"tool1", "job1", {"19 * * * *", "19 19 * * *", "19 19 * * 6", "19 19 28 * *", "19 19 28 12 *"}},

@@ -24,8 +24,8 @@ struct Segment {
   std::int64_t offset;
 };
 
-inline constexpr std::int64_t kFarPast = -(std::int64_t{1} << 40);   // ~ year -32000
-inline constexpr std::int64_t kFarFuture = std::int64_t{1} << 40;    // ~ year 36800
+inline constexpr std::int64_t kFarPast = -(std::int64_t{1} << 40);  // ~ year -32000
+inline constexpr std::int64_t kFarFuture = std::int64_t{1} << 40;   // ~ year 36800
 
 // The segment containing `unix_seconds`. For nullptr (UTC): one endless segment.
 Segment segmentAt(const date::time_zone* zone, std::int64_t unix_seconds);
