@@ -12,6 +12,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl python3
   # runtime: container images, cgroups, peers to benchmark against
   crun runc busybox-static bubblewrap
+  # containers: a static init for PID 1, and root filesystems (docs/resources-and-images.md)
+  tini debootstrap
+  # email integration tests: a real SMTP server on loopback, and TLS certificates (docs/email.md)
+  python3-aiosmtpd openssl
 )
 if [[ "${TJF_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"$TJF_EXTRA_PACKAGES"

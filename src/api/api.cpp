@@ -7,6 +7,7 @@
 
 #include "api/http_status.hpp"
 #include "api/job_json.hpp"
+#include "api/openapi.hpp"
 #include "base/strings.hpp"
 #include "base/time_format.hpp"
 #include "model/names.hpp"
@@ -71,6 +72,10 @@ asio::awaitable<Response> Api::handle(Request request, Identity identity) {
         200, ordered_json{{"health", {{"status", "OK"}, {"message", "OK"}}},
                           {"messages", ordered_json::object()}});
   }
+  if (segments == std::vector<std::string>{"openapi.json"}) {
+    if (request.method != "GET") co_return methodNotAllowed(request);
+    co_return jsonResponse(200, openApiDocument(options_.version));  // unauthenticated, as upstream
+  }
   if (segments == std::vector<std::string>{"v1", "whoami"}) {
     // Extension: lets the CLI learn its tool (and home, to show log paths relative to it).
     if (identity.tool.empty()) co_return errorResponse(403, "This request needs an authenticated tool");
@@ -128,6 +133,10 @@ asio::awaitable<Response> Api::handleTool(const Request& r, const std::string& t
     if (r.method == "GET") co_return images();
     co_return methodNotAllowed(r);
   }
+  if (rest.size() == 1 && rest[0] == "quotas") {
+    if (r.method == "GET") co_return quotas(tool);
+    co_return methodNotAllowed(r);
+  }
   co_return errorResponse(404, "No such endpoint: " + r.method + " " + r.path);
 }
 
@@ -162,14 +171,75 @@ asio::awaitable<Response> Api::applyJob(const Request& r, const std::string& too
   } catch (const nlohmann::json::exception& e) {
     co_return errorResponse(422, std::string("The request body is not valid JSON: ") + e.what());
   }
+  // Extension: ?dry_run=true validates and compares without writing; `action` and `diff` say
+  // what the definition changes. With a list of definitions (a job file), the dry run checks
+  // them in order as if each before had been applied (docs/api.md).
+  const auto dry = r.query.find("dry_run");
+  const bool dry_run = dry != r.query.end() && dry->second != "false" && dry->second != "0";
+  auto diffJson = [](const std::vector<service::FieldChange>& changes) {
+    ordered_json diff = ordered_json::array();
+    for (const auto& change : changes) {
+      diff.push_back(ordered_json{{"field", change.field},
+                                  {"old", ordered_json(change.old_value)},
+                                  {"new", ordered_json(change.new_value)}});
+    }
+    return diff;
+  };
+  if (body.is_array()) {
+    if (!dry_run) {
+      co_return errorResponse(422, "A list of jobs can only be checked (dry_run=true); apply "
+                                   "them one by one");
+    }
+    std::vector<model::JobSpec> specs;
+    std::vector<std::vector<std::string>> warnings(body.size());
+    std::optional<service::Plan::Refusal> refused;
+    for (std::size_t i = 0; i < body.size() && !refused; ++i) {
+      auto spec = model::jobSpecFromJson(body[i], &warnings[i]);
+      if (!spec) {
+        refused = service::Plan::Refusal{i, spec.error()};
+      } else {
+        specs.push_back(std::move(*spec));
+      }
+    }
+    auto plan = jobs_.planJobs(tool, specs);
+    if (!plan) co_return errorResponse(plan.error());
+    if (plan->refused) refused = plan->refused;  // before any schema refusal: specs stop there
+    ordered_json jobs = ordered_json::array();
+    for (std::size_t i = 0; i < plan->results.size(); ++i) {
+      auto& result = plan->results[i];
+      for (auto& w : warnings[i]) result.messages.warning.push_back(std::move(w));
+      jobs.push_back(ordered_json{{"name", specs[i].name},
+                                  {"action", service::toString(result.action)},
+                                  {"diff", diffJson(result.diff)},
+                                  {"messages", messagesToJson(result.messages)}});
+    }
+    ordered_json refusal = nullptr;
+    if (refused) {
+      const auto& item = body[refused->index];
+      refusal = ordered_json{
+          {"index", refused->index},
+          {"name", item.is_object() && item.contains("name") && item.at("name").is_string()
+                       ? ordered_json(item.at("name").get<std::string>())
+                       : ordered_json(nullptr)},
+          {"status", httpStatus(refused->error.code)},
+          {"error", ordered_json::array({refused->error.message})}};
+    }
+    co_return jsonResponse(200, ordered_json{{"messages", emptyMessages()},
+                                             {"dry_run", true},
+                                             {"jobs", jobs},
+                                             {"refused", refusal}});
+  }
   std::vector<std::string> warnings;
   auto spec = model::jobSpecFromJson(body, &warnings);
   if (!spec) co_return errorResponse(spec.error());
-  auto applied = jobs_.applyJob(tool, std::move(*spec));
+  auto applied = jobs_.applyJob(tool, std::move(*spec), {.dry_run = dry_run});
   if (!applied) co_return errorResponse(applied.error());
   for (auto& w : warnings) applied->messages.warning.push_back(std::move(w));
   co_return jsonResponse(200, ordered_json{{"messages", messagesToJson(applied->messages)},
-                                           {"job_changed", applied->changed}});
+                                           {"job_changed", applied->changed},
+                                           {"action", service::toString(applied->action)},
+                                           {"dry_run", dry_run},
+                                           {"diff", diffJson(applied->diff)}});
 }
 
 asio::awaitable<Response> Api::flush(const std::string& tool) {
@@ -325,6 +395,15 @@ asio::awaitable<Response> Api::logs(const Request& r, const std::string& tool,
     }
   };
   co_return response;
+}
+
+// GET /quotas: upstream's three categories with live usage (service/quota.hpp).
+Response Api::quotas(const std::string& tool) {
+  auto* quotas = jobs_.options().quotas;
+  if (!quotas) return errorResponse(500, "Unable to load quota information for this tool");
+  auto report = quotas->report(tool);
+  if (!report) return errorResponse(report.error());
+  return jsonResponse(200, ordered_json{{"quota", *report}, {"messages", ordered_json::object()}});
 }
 
 Response Api::images() {

@@ -44,6 +44,7 @@ class Api {
   boost::asio::awaitable<Response> runs(const Request& r, const std::string& tool,
                                         const std::string& name);
   Response images();
+  Response quotas(const std::string& tool);
   // Waits (without blocking the loop) until none of these jobs has an active run.
   boost::asio::awaitable<void> waitUntilStopped(std::vector<std::int64_t> job_ids);
 

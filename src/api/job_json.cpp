@@ -82,7 +82,7 @@ ordered_json jobToJson(const service::JobView& v, bool include_unset) {
       j["timeout"] = r.timeout_seconds;
       j["retry"] = r.retry;
       j["schedule"] = spec.schedule.value_or("");
-      j["schedule_actual"] = spec.schedule.value_or("");
+      j["schedule_actual"] = v.schedule_effective.value_or(spec.schedule.value_or(""));
       j["time_zone"] = r.time_zone;
       j["concurrency_policy"] = model::toString(r.concurrency_policy);
       j["starting_deadline_seconds"] = r.starting_deadline_seconds;

@@ -278,79 +278,177 @@ class Commands {
     return 0;
   }
 
-  int load(const std::string& file, const std::optional<std::string>& only, bool dry_run) {
-    std::ifstream in(file);
-    if (!in) {
-      printError("Unable to read file '" + file + "': " + std::strerror(errno));
-      return 1;
+  // ---- load / dump (docs/load-and-dump.md) ---------------------------------------------------
+
+  // One request of `load`, with the error kept instead of printed: load words it per job.
+  struct LoadReply {
+    long status = 0;  // 0: no reply at all
+    json body;
+    std::string error;
+    int exitCode() const { return status == 0 || status >= 500 ? 2 : 1; }
+  };
+  LoadReply loadRequest(const std::string& method, const std::string& path,
+                        const std::string& body) {
+    LoadReply out;
+    auto reply = http_.request(method, path, body);
+    if (!reply) {
+      out.error = reply.error().message;
+      return out;
     }
+    out.status = reply->status;
+    try {
+      out.body = json::parse(reply->body);
+    } catch (const json::exception&) {
+      out.body = json::object();
+    }
+    if (out.status >= 400) out.error = errorMessage(out.body, reply->body);
+    return out;
+  }
+
+  static std::vector<std::string> messageList(const json& reply, const char* level) {
+    std::vector<std::string> out;
+    if (!reply.contains("messages") || !reply.at("messages").is_object()) return out;
+    for (const auto& m : reply.at("messages").value(level, json::array())) {
+      if (m.is_string()) out.push_back(m.get<std::string>());
+    }
+    return out;
+  }
+
+  // `load FILE [--job NAME] [--dry-run]`: every job is first checked by the server (a dry-run
+  // PATCH) and only then applied, in file order, so a bad job anywhere in the file means no job
+  // is changed. Unchanged jobs are left alone; jobs missing from the file too.
+  int load(const std::string& file, const std::optional<std::string>& only, bool dry_run) {
     std::stringstream text;
-    text << in.rdbuf();
+    if (file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(file);
+      if (!in) {
+        printError("Unable to read file '" + file + "': " + std::strerror(errno));
+        return 1;
+      }
+      text << in.rdbuf();
+    }
     auto parsed = cli::parseJobFile(text.str(), file);
     if (!parsed) {
       printError(parsed.error().message);
       return 1;
     }
     for (const auto& w : parsed->warnings) printWarning(w);
-    bool found = !only;
+    std::vector<const cli::FileJob*> jobs;
     for (const auto& job : parsed->jobs) {
-      if (only && job.name != *only) continue;
-      found = true;
-      if (dry_run) {
-        long status = 0;
-        const json current = getJob(job.name, false, &status, true);
-        std::cout << job.name << ": "
-                  << (status == 404 ? "create" : "exists (use load without --dry-run to apply)")
-                  << "\n";
-        continue;
-      }
-      long status = 0;
-      json reply;
-      try {
-        reply = call("PATCH", base() + "/jobs", job.body.dump(), &status);
-      } catch (const Exit& e) {
-        printError("Unable to load job number " + std::to_string(job.number) + " ('" + job.name +
-                   "'); the jobs after it were not loaded");
-        return e.code;
-      }
-      for (const auto& info : reply.at("messages").value("info", json::array())) {
-        std::string message = info.get<std::string>();
-        if (message == "OneOffJobs can't be updated, delete and recreate it instead") {
-          // A one-off job whose definition changed is replaced, as upstream's CLI does.
-          call("DELETE", base() + "/jobs/" + urlEncode(job.name));
-          call("POST", base() + "/jobs", job.body.dump());
-          message = "Job " + job.name + " was replaced";
-        }
-        std::cout << message << "\n";
-      }
-      if (job.wait && !job.body.contains("schedule") && !job.body.contains("continuous")) {
-        if (const int rc = wait(job.name, 600); rc != 0) return rc;
-      }
+      if (!only || job.name == *only) jobs.push_back(&job);
     }
-    if (!found) {
+    if (only && jobs.empty()) {
       printError("Job '" + *only + "' is not defined in '" + file + "'");
       return 1;
+    }
+    if (jobs.empty()) {
+      printWarning("No jobs are defined in '" + file + "'");
+      return 0;
+    }
+    auto jobLabel = [](const cli::FileJob& job) {
+      return "job number " + std::to_string(job.number) + " ('" + job.name + "')";
+    };
+
+    // 1. Check the whole file before changing anything: the server plans every job as if the
+    //    ones before it had been applied (so quotas and ports count the whole file).
+    json bodies = json::array();
+    for (const auto* job : jobs) bodies.push_back(job->body);
+    const LoadReply plan = loadRequest("PATCH", base() + "/jobs?dry_run=true", bodies.dump());
+    if (!plan.error.empty()) {
+      printError("Unable to load '" + file + "': " + plan.error);
+      return plan.exitCode();
+    }
+    if (const json& refused = plan.body.value("refused", json()); refused.is_object()) {
+      const auto index = refused.value("index", std::size_t{0});
+      const std::string label =
+          index < jobs.size() ? jobLabel(*jobs[index]) : "job number " + std::to_string(index + 1);
+      printError("Unable to load " + label + ": " +
+                 cli::inFileTerms(errorMessage(refused, refused.dump())) +
+                 (dry_run ? "" : " (no job was changed)"));
+      return refused.value("status", 400) >= 500 ? 2 : 1;
+    }
+    const json planned = plan.body.value("jobs", json::array());
+    if (dry_run) {
+      for (const auto& entry : planned) {
+        for (const auto& w : messageList(entry, "warning")) printWarning(w);
+        std::cout << entry.value("name", "") << ": " << entry.value("action", "unknown") << "\n";
+        if (entry.value("action", "") == "create") continue;
+        for (const auto& line : cli::describeDiff(entry.value("diff", json::array()))) {
+          std::cout << "    " << line << "\n";
+        }
+      }
+      return 0;
+    }
+
+    // 2. Apply, in file order.
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      const cli::FileJob& job = *jobs[i];
+      auto failed = [&](const std::string& message, int code) {
+        printError("Unable to load " + jobLabel(job) + ": " + message +
+                   (i == 0 ? " (no job was changed)"
+                           : " (the jobs before it were loaded, the jobs after it were not)"));
+        return code;
+      };
+      LoadReply reply = loadRequest("PATCH", base() + "/jobs", job.body.dump());
+      if (!reply.error.empty()) return failed(cli::inFileTerms(reply.error), reply.exitCode());
+      for (const auto& w : messageList(reply.body, "warning")) printWarning(w);
+      const std::string action = reply.body.value("action", "");
+      if (action == "replace") {
+        // A one-off job whose definition changed: deleted (its run stopped) and created again,
+        // as upstream's CLI does; the API does not update one-off jobs in place.
+        reply = loadRequest("DELETE", base() + "/jobs/" + urlEncode(job.name), "");
+        if (!reply.error.empty() && reply.status != 404) {
+          return failed(reply.error, reply.exitCode());
+        }
+        reply = loadRequest("POST", base() + "/jobs", job.body.dump());
+        if (!reply.error.empty()) return failed(cli::inFileTerms(reply.error), reply.exitCode());
+        for (const auto& w : messageList(reply.body, "warning")) printWarning(w);
+        std::cout << "Job " << job.name << " was replaced in storage and runtime\n";
+      } else {
+        for (const auto& info : messageList(reply.body, "info")) std::cout << info << "\n";
+      }
+      std::cout.flush();
+      // `wait: true` waits for a one-off job this load started; one that was already up to
+      // date is not run again, so there is nothing to wait for.
+      if (job.wait_seconds && (action == "create" || action == "replace")) {
+        if (const int rc = wait(job.name, *job.wait_seconds); rc != 0) {
+          if (i + 1 < jobs.size()) {
+            printError("The jobs after " + jobLabel(job) + " were not loaded");
+          }
+          return rc;
+        }
+      }
     }
     return 0;
   }
 
+  // `dump [-f FILE]`: every job of the tool as a job file (only what the user set, as written).
   int dump(const std::optional<std::string>& to_file) {
     const json j = call("GET", base() + "/jobs?include_unset=false");
     const std::string text = cli::dumpJobs(j.at("jobs"));
-    if (!to_file) {
+    if (!to_file || *to_file == "-") {
       std::cout << text;
       return 0;
     }
+    // Written beside the target and renamed over it: a failed dump never leaves half a file.
     const std::string tmp = *to_file + ".tmp";
     {
-      std::ofstream out(tmp);
+      std::ofstream out(tmp, std::ios::trunc);
       out << text;
+      out.flush();
       if (!out) {
         printError("Unable to write '" + *to_file + "': " + std::strerror(errno));
+        std::remove(tmp.c_str());
         return 1;
       }
     }
-    std::rename(tmp.c_str(), to_file->c_str());
+    if (std::rename(tmp.c_str(), to_file->c_str()) != 0) {
+      printError("Unable to write '" + *to_file + "': " + std::strerror(errno));
+      std::remove(tmp.c_str());
+      return 1;
+    }
     return 0;
   }
 

@@ -21,6 +21,24 @@ void take(T& target, const std::optional<std::string>& value) {
   if (value) target = *value;
 }
 
+// The email keys (docs/email.md). Returns false for a key that is not one of them.
+bool readEmailKey(const std::string& key, const YAML::Node& v, EmailConfig& e) {
+  if (key == "smtp_url") e.smtp_url = v.as<std::string>();
+  else if (key == "smtp_user") e.smtp_user = v.as<std::string>();
+  else if (key == "smtp_password_file") e.smtp_password_file = v.as<std::string>();
+  else if (key == "smtp_starttls") e.smtp_starttls = v.as<bool>();
+  else if (key == "smtp_ca_file") e.smtp_ca_file = v.as<std::string>();
+  else if (key == "mail_from") e.mail_from = v.as<std::string>();
+  else if (key == "mail_to_template") e.mail_to_template = v.as<std::string>();
+  else if (key == "mail_to_prefix") e.mail_to_prefix = v.as<std::string>();
+  else if (key == "mail_to_domain") e.mail_to_domain = v.as<std::string>();
+  else if (key == "email_batch_seconds") e.batch_seconds = v.as<double>();
+  else if (key == "email_retry_seconds") e.retry_seconds = v.as<double>();
+  else if (key == "email_retry_max_seconds") e.retry_max_seconds = v.as<double>();
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 Result<Config> loadConfig(const ConfigOverrides& flags) {
@@ -64,14 +82,41 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
           c.listen = v.as<std::string>();
         } else if (key == "images") {
           c.images_file = v.as<std::string>();
+        } else if (key == "default_images") {  // whether `images:` extends the defaults
+          c.default_images = v.as<bool>();
         } else if (key == "default_memory") {
           c.defaults.memory = v.as<std::string>();
         } else if (key == "default_cpu") {
           c.defaults.cpu = v.as<std::string>();
         } else if (key == "retry_backoff_ms") {
           c.retry_backoff_ms = v.as<std::int64_t>();
+        } else if (key == "restart_backoff_ms") {
+          c.restart_backoff_ms = v.as<std::int64_t>();
         } else if (key == "stop_grace_seconds") {
           c.stop_grace_seconds = v.as<std::int64_t>();
+        } else if (key == "quota") {  // resources and images: checked by service/quota.hpp
+          for (const auto& item : v) {
+            c.quota[item.first.as<std::string>()] = item.second.as<std::string>();
+          }
+        } else if (key == "tool_quotas") {
+          for (const auto& tool : v) {
+            auto& items = c.tool_quotas[tool.first.as<std::string>()];
+            for (const auto& item : tool.second) {
+              items[item.first.as<std::string>()] = item.second.as<std::string>();
+            }
+          }
+        } else if (key == "cgroups") {
+          c.cgroups = v.as<bool>();
+        } else if (key == "pids_per_run") {
+          c.pids_per_run = v.as<std::int64_t>();
+        } else if (key == "oci_runtime") {
+          c.oci_runtime = v.as<std::string>();
+        } else if (key == "container_init") {
+          c.container_init = v.as<std::string>();
+        } else if (key == "shared_dirs") {
+          for (const auto& dir : v) c.shared_dirs.emplace_back(dir.as<std::string>());
+        } else if (readEmailKey(key, v, c.email)) {
+          // email notifications (docs/email.md)
         } else {
           return invalidArgument(where + ": unknown key '" + key + "'");
         }
@@ -103,6 +148,16 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
   }
   if (c.retry_backoff_ms < 0 || c.stop_grace_seconds < 0) {
     return invalidArgument("retry_backoff_ms and stop_grace_seconds must not be negative");
+  }
+  if (c.restart_backoff_ms < 0) {
+    return invalidArgument("restart_backoff_ms must not be negative, not " +
+                           std::to_string(c.restart_backoff_ms));
+  }
+  if (!(c.email.batch_seconds >= 0) || !(c.email.retry_seconds > 0) ||
+      !(c.email.retry_max_seconds >= c.email.retry_seconds)) {
+    return invalidArgument(
+        "email_batch_seconds must not be negative, email_retry_seconds must be positive, and "
+        "email_retry_max_seconds must not be less than email_retry_seconds");
   }
   return c;
 }

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "model/resolve.hpp"
@@ -12,6 +14,22 @@
 namespace tjf::daemon {
 
 enum class Mode { kPersonal, kPlatform };
+
+// -- email notifications (docs/email.md); off while smtp_url is empty --
+struct EmailConfig {
+  std::string smtp_url;                          // `smtp_url:` smtp://host:port or smtps://...
+  std::string smtp_user;                         // `smtp_user:`; empty: no authentication
+  std::filesystem::path smtp_password_file;      // `smtp_password_file:` (first line)
+  bool smtp_starttls = false;                    // `smtp_starttls:` require STARTTLS (smtp://)
+  std::filesystem::path smtp_ca_file;            // `smtp_ca_file:` CAs to trust for TLS
+  std::string mail_from = "noreply@toolforge.org";          // `mail_from:`
+  std::string mail_to_template = "{prefix}.{tool}@{domain}";  // `mail_to_template:`
+  std::string mail_to_prefix = "tools";          // `mail_to_prefix:`
+  std::string mail_to_domain = "toolforge.org";  // `mail_to_domain:`
+  double batch_seconds = 60;                     // `email_batch_seconds:`
+  double retry_seconds = 30;                     // `email_retry_seconds:` first retry delay
+  double retry_max_seconds = 3600;               // `email_retry_max_seconds:`
+};
 
 struct Config {
   Mode mode = Mode::kPersonal;
@@ -21,9 +39,22 @@ struct Config {
   std::filesystem::path tool_home;      // personal mode
   std::optional<std::string> listen;    // "127.0.0.1:8080" for TCP (optional)
   std::filesystem::path images_file;    // operator catalogue; empty: the default catalogue
+  bool default_images = true;           // `default_images: false`: images_file alone, no defaults
   model::JobDefaults defaults;
   std::int64_t retry_backoff_ms = 10'000;
+  // Continuous jobs: the first restart delay of a crash loop (doubling up to 5 min); 0 restarts
+  // at once (benchmarks).
+  std::int64_t restart_backoff_ms = 10'000;
   std::int64_t stop_grace_seconds = 15;
+  // -- resources and images (docs/resources-and-images.md) --
+  std::map<std::string, std::string> quota;  // `quota:` items over the built-in defaults
+  std::map<std::string, std::map<std::string, std::string>> tool_quotas;  // `tool_quotas:`
+  bool cgroups = true;                  // `cgroups: false`: start runs without limits
+  std::int64_t pids_per_run = 4096;     // `pids_per_run:`; 0: no limit
+  std::string oci_runtime;              // `oci_runtime:`; empty: crun, else runc
+  std::string container_init;           // `container_init:`; empty: tini-static or catatonit
+  std::vector<std::filesystem::path> shared_dirs;  // `shared_dirs:` for --mount all containers
+  EmailConfig email;
 };
 
 // Values given on the command line or in the environment (unset: not given).

@@ -1,5 +1,6 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstdio>
 
@@ -40,6 +41,15 @@ Engine::Engine(asio::io_context& io, store::Store& store, runtime::Runtime& runt
                const Clock& clock, EngineOptions options)
     : io_(io), store_(store), runtime_(runtime), clock_(clock), options_(std::move(options)) {
   runtime_.setExitCallback([this](const runtime::RunExit& exit) { onExit(exit); });
+  prober_ = options_.prober;
+  if (!prober_) {
+    own_prober_ = std::make_unique<runtime::LocalProber>(io_);
+    prober_ = own_prober_.get();
+  }
+}
+
+Engine::~Engine() {
+  for (const auto& [run_id, probe] : probes_in_flight_) prober_->cancel(probe);
 }
 
 Status Engine::recover() {
@@ -136,8 +146,10 @@ void Engine::reconcile(std::int64_t job_id) {
       decision = decideOneOff(*resolved, current, clock_.now(), options_.retry);
       break;
     case model::JobType::kScheduled:
+      reconcileScheduled(record, resolved, current, stale);
+      return;
     case model::JobType::kContinuous:
-      // Implemented by the scheduled and continuous decide steps.
+      reconcileContinuous(record, resolved, std::move(current), stale);
       return;
   }
   for (const auto& action : decision.actions) apply(&record, action);
@@ -218,6 +230,7 @@ Result<runtime::RunRequest> Engine::buildRequest(const model::JobRecord& job, co
   req.timeout_seconds = resolved->timeout_seconds;
   req.memory_bytes = resolved->memory_bytes;
   req.cpu_millis = resolved->cpu_millis;
+  req.mount = resolved->mount;
   if (options_.drop_privileges) {
     req.uid = tool->uid;
     req.gid = tool->gid;
@@ -230,6 +243,7 @@ void Engine::startRun(const model::JobRecord& job, RunRecord run) {
   auto request = buildRequest(job, run);
   if (!request) return failRunWithoutStart(std::move(run), RunReason::kStartError,
                                            request.error().message);
+  if (!admitOrWait(job, *request, run)) return;
   // Marked running before the shim exists: if this process restarts between here and the
   // update below, recovery finds a running run without a pid and looks for its shim by run id,
   // so the run is adopted or recorded as lost, never started twice.
@@ -263,17 +277,84 @@ void Engine::onExit(const runtime::RunExit& exit) {
   auto found = store_.runById(exit.run_id);
   if (!found || !*found) return;
   RunRecord run = **found;
+  forgetProbe(run.id);
   if (isFinal(run.state)) return;  // reported once already
-  run.reason = model::runReasonFromString(exit.reason).value_or(RunReason::kError);
+  const RunReason reported = model::runReasonFromString(exit.reason).value_or(RunReason::kError);
+  // A stop that tjf asked for with a reason of its own (a failed health check) keeps it: the
+  // shim only knows it was told to stop.
+  const bool own_reason =
+      run.stop_requested && run.reason != RunReason::kNone && reported == RunReason::kStopped;
+  if (!own_reason) run.reason = reported;
   run.state = stateFor(run.reason);
   if (exit.started_at) run.started_at = exit.started_at;
   run.finished_at = exit.finished_at;
   run.exit_code = exit.exit_code;
   run.signal = exit.signal;
-  run.message = exit.message;
+  if (!own_reason) run.message = exit.message;
   if (auto ok = store_.updateRun(run); !ok) logError("record a run's exit", ok.error());
   event(run, run.state == RunState::kSucceeded ? "completed" : "failed", describeExit(run));
   nudge(run.job_id);
+  // Room for the tool's runs that wait for quota.
+  if (auto waiting = quota_waiting_.find(run.tool); waiting != quota_waiting_.end()) {
+    for (const auto id : waiting->second) nudge(id);
+    quota_waiting_.erase(waiting);
+  }
+}
+
+// ---- Quota admission (admission.hpp) ---------------------------------------------------------
+
+Result<RunningUsage> Engine::runningUsage(const std::string& tool) {
+  auto active = store_.activeRuns();
+  if (!active) return tl::unexpected(active.error());
+  RunningUsage usage;
+  std::map<std::int64_t, RunDemand> demand_of_job;
+  for (const auto& run : *active) {
+    if (run.tool != tool || run.state != RunState::kRunning) continue;
+    auto known = demand_of_job.find(run.job_id);
+    if (known == demand_of_job.end()) {
+      RunDemand demand;  // a deleted job's run that is still stopping counts as a run only
+      auto job = store_.jobById(run.job_id);
+      auto owner = options_.tools->find(tool);
+      const model::Image* image =
+          job && *job ? options_.images->resolve((*job)->spec.imagename) : nullptr;
+      if (job && *job && owner && image) {
+        demand.type = (*job)->spec.type;
+        if (auto r = model::resolveJob((*job)->spec, *owner, *image, options_.defaults)) {
+          demand.cpu_millis = r->cpu_millis;
+          demand.memory_bytes = r->memory_bytes;
+        }
+      }
+      known = demand_of_job.emplace(run.job_id, demand).first;
+    }
+    usage.add(known->second);
+  }
+  return usage;
+}
+
+bool Engine::admitOrWait(const model::JobRecord& job, const runtime::RunRequest& request,
+                         RunRecord& run) {
+  if (!options_.quota) return true;
+  auto usage = runningUsage(job.tool);
+  if (!usage) {
+    // Fail open: a store error must not keep every run of a tool from starting.
+    logError("measure the quota use of tool '" + job.tool + "'", usage.error());
+    return true;
+  }
+  const RunDemand demand{job.spec.type, request.cpu_millis, request.memory_bytes};
+  const Admission admission = admit(options_.quota(job.tool), *usage, demand);
+  if (admission.admitted) {
+    if (isQuotaWait(run.message)) run.message.clear();
+    return true;
+  }
+  quota_waiting_[job.tool].insert(job.id);
+  const std::string why = admission.message();
+  if (run.message != why) {
+    // Stays pending; the reason is what `show` says about it until it starts.
+    run.message = why;
+    if (auto ok = store_.updateRun(run); !ok) logError("record a run waiting for quota", ok.error());
+    event(run, "waiting-for-quota", why);
+  }
+  return false;
 }
 
 void Engine::wakeAt(std::int64_t job_id, TimePoint when) {
@@ -294,6 +375,350 @@ void Engine::event(const RunRecord& run, const std::string& kind, const std::str
   store::EventRecord e{.time = clock_.now(), .tool = run.tool, .job_name = run.job_name,
                        .run_id = run.id, .kind = kind, .message = message};
   if (auto ok = store_.addEvent(e); !ok) logError("record an event", ok.error());
+}
+
+// ---- Continuous jobs (decide_continuous.hpp) -------------------------------------------------
+
+void Engine::reconcileContinuous(const model::JobRecord& job,
+                                 const Result<model::ResolvedJob>& resolved,
+                                 std::vector<RunRecord> current,
+                                 const std::vector<RunRecord>& stale) {
+  const TimePoint now = clock_.now();
+  if (!resolved) {
+    // The job was valid when created, but its image or tool has gone since (a configuration
+    // change): record one failed run that says so rather than crash-looping on it. A daemon
+    // restarted with a configuration that knows the image again restarts the job.
+    const bool active = std::any_of(current.begin(), current.end(),
+                                    [](const RunRecord& r) { return !isFinal(r.state); });
+    const bool said = !current.empty() && current.back().reason == RunReason::kStartError &&
+                      current.back().message == resolved.error().message;
+    if (!active && !said) {
+      RunRecord run{.job_id = job.id, .tool = job.tool, .job_name = job.spec.name,
+                    .generation = job.generation, .created_at = now};
+      if (auto inserted = store_.insertRun(run)) {
+        failRunWithoutStart(*inserted, RunReason::kStartError, resolved.error().message);
+      }
+    }
+    return;
+  }
+  // The back-off needs the last few runs of every replica (reconcile reads 64 runs of any
+  // generation): read more for many replicas.
+  const int replicas = resolved->replicas;
+  if (replicas > 6) {
+    auto recent = store_.runsOfJob(job.id, replicas * 8 + 16);
+    if (!recent) return logError("reconcile job '" + job.spec.name + "'", recent.error());
+    current.clear();
+    for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
+      if (it->generation == job.generation) current.push_back(*it);
+    }
+  }
+  ContinuousInput input;
+  input.replicas = replicas;
+  input.probed = hasHealthProbe(job.spec);
+  input.runs = std::move(current);
+  input.superseded_active = std::any_of(stale.begin(), stale.end(), [](const RunRecord& r) {
+    return r.state == RunState::kRunning;
+  });
+  input.probes = &probe_states_;
+  const ContinuousDecision decision =
+      decideContinuous(input, now, options_.supervision, options_.probes);
+  for (const auto& action : decision.actions) apply(&job, action);
+  for (const auto& stop : decision.health_stops) stopForHealthCheck(stop);
+  for (const auto& probe : decision.probes) startProbe(job, probe);
+  if (decision.wake_at) wakeAt(job.id, *decision.wake_at);
+}
+
+void Engine::startProbe(const model::JobRecord& job, const ProbeRun& probe) {
+  auto spec = probe_specs_.find(probe.run_id);
+  if (spec == probe_specs_.end()) {
+    // Built once per run: the same environment, directory and identity as the run itself.
+    auto run = store_.runById(probe.run_id);
+    if (!run || !*run) return;
+    auto request = buildRequest(job, **run);
+    if (!request) return logError("health check of run " + std::to_string(probe.run_id),
+                                  request.error());
+    runtime::ProbeSpec p;
+    const auto& check = job.spec.health_check;
+    if (check && check->type == model::HealthCheckType::kScript) {
+      p.kind = runtime::ProbeKind::kScript;
+      p.script = check->value;
+    } else {
+      p.kind = check ? runtime::ProbeKind::kHttp : runtime::ProbeKind::kTcp;
+      p.path = check ? check->value : "/";
+      p.port = static_cast<std::uint16_t>(job.spec.port.value_or(0));
+    }
+    p.workdir = request->workdir;
+    p.env = std::move(request->env);
+    p.uid = request->uid;
+    p.gid = request->gid;
+    p.groups = request->groups;
+    p.timeout = options_.probes.timeout;
+    spec = probe_specs_.emplace(probe.run_id, std::move(p)).first;
+  }
+  recordProbeStart(probe_states_[probe.run_id], clock_.now());
+  const std::int64_t job_id = job.id;
+  const std::int64_t run_id = probe.run_id;
+  probes_in_flight_[run_id] =
+      prober_->start(spec->second, [this, job_id, run_id](const runtime::ProbeResult& result) {
+        onProbeResult(job_id, run_id, result);
+      });
+}
+
+void Engine::onProbeResult(std::int64_t job_id, std::int64_t run_id,
+                           const runtime::ProbeResult& result) {
+  probes_in_flight_.erase(run_id);
+  const auto state = probe_states_.find(run_id);
+  if (state == probe_states_.end()) return;  // the run ended meanwhile
+  if (recordProbeResult(state->second, result.healthy, clock_.now(), result.message,
+                        options_.probes)) {
+    nudge(job_id);
+  }
+}
+
+void Engine::stopForHealthCheck(const HealthStop& stop) {
+  auto found = store_.runById(stop.run_id);
+  if (!found || !*found || (*found)->state != RunState::kRunning) return;
+  RunRecord run = **found;
+  if (!run.stop_requested) {
+    // The reason is written before the stop, so a daemon restart during the grace period still
+    // records the run as failed by its health check (see onExit).
+    run.stop_requested = true;
+    run.reason = RunReason::kHealthCheckFailed;
+    run.message = stop.message;
+    if (auto ok = store_.updateRun(run); !ok) logError("stop a run", ok.error());
+    event(run, "health-check-failed", stop.message + "; stopping the run to restart it");
+  }
+  if (auto ok = runtime_.stop(run.id); !ok) logError("stop a run", ok.error());
+}
+
+void Engine::forgetProbe(std::int64_t run_id) {
+  if (const auto it = probes_in_flight_.find(run_id); it != probes_in_flight_.end()) {
+    prober_->cancel(it->second);
+    probes_in_flight_.erase(it);
+  }
+  probe_states_.erase(run_id);
+  probe_specs_.erase(run_id);
+}
+
+bool Engine::healthCheckPassed(std::int64_t run_id) const {
+  const auto it = probe_states_.find(run_id);
+  return it != probe_states_.end() && it->second.startup_done;
+}
+
+// ---- Scheduled jobs (decide_scheduled.hpp) ---------------------------------------------------
+
+namespace {
+
+// The fire timer never sleeps longer than this: the fire times are wall-clock times but the timer
+// runs on the monotonic clock, so a wall clock that is stepped or slewed meanwhile is caught up
+// with within this much (at the cost of a handful of idle wake-ups a minute).
+constexpr auto kMaxFireSleep = std::chrono::seconds(10);
+// A scheduled job whose reconcile failed (a store error) is tried again after this.
+constexpr auto kFireRetryAfterError = std::chrono::seconds(10);
+
+}  // namespace
+
+void Engine::reconcileScheduled(const model::JobRecord& job,
+                                const Result<model::ResolvedJob>& resolved,
+                                const std::vector<RunRecord>& current,
+                                const std::vector<RunRecord>& stale) {
+  const TimePoint now = clock_.now();
+  // Parsed on every reconcile (a few microseconds) rather than cached: nothing to invalidate,
+  // and 100,000 cached schedules would cost memory for a saving nobody would notice.
+  auto schedule = cron::parseSchedule(job.spec.schedule.value_or(""), job.tool, job.spec.name,
+                                      job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
+  if (!schedule) {
+    // Valid when it was created, refused now (say, its zone left the time zone database): it
+    // cannot fire until it is updated, which nudges it again.
+    fire_queue_.disarm(job.id);
+    armFireTimer();
+    return logError("schedule of job '" + job.spec.name + "' of tool '" + job.tool + "'",
+                    schedule.error());
+  }
+  // Without its image or tool the job still fires on time: each run then fails to start with the
+  // reason (buildRequest), so the history says why instead of the job going quiet.
+  model::ResolvedJob policy;
+  if (resolved) {
+    policy = *resolved;
+  } else {
+    policy.retry = job.spec.retry.value_or(0);
+    policy.concurrency_policy =
+        job.spec.concurrency_policy.value_or(options_.defaults.concurrency_policy);
+    policy.starting_deadline_seconds =
+        job.spec.starting_deadline_seconds.value_or(options_.defaults.starting_deadline_seconds);
+  }
+  ScheduledInput input;
+  input.runs = current;
+  input.generation_start = job.updated_at;
+  input.superseded_active = std::any_of(stale.begin(), stale.end(), [](const RunRecord& r) {
+    return !isFinal(r.state);
+  });
+  const ScheduledDecision decision =
+      decideScheduled(policy, *schedule, input, now, options_.retry);
+  for (const auto& skip : decision.skips) recordSkip(job, skip);
+  for (const auto& action : decision.actions) {
+    if (fire_batch_ && deferStart(job, action)) continue;
+    apply(&job, action);
+  }
+  if (decision.wake_at) wakeAt(job.id, *decision.wake_at);
+  if (decision.next_fire) {
+    fire_queue_.arm(job.id, *decision.next_fire);
+  } else {
+    fire_queue_.disarm(job.id);
+  }
+  armFireTimer();
+}
+
+void Engine::recordSkip(const model::JobRecord& job, const SkipFire& skip) {
+  const TimePoint now = clock_.now();
+  RunRecord run{.job_id = job.id, .tool = job.tool, .job_name = job.spec.name,
+                .generation = job.generation, .state = RunState::kSkipped, .reason = skip.reason,
+                .message = skip.message, .created_at = now, .finished_at = now,
+                .scheduled_for = skip.scheduled_for};
+  // The store's unique index on (job, scheduled_for, replica, attempt) refuses a second record of
+  // the same fire: a repeat is an error logged here, never a second row.
+  auto inserted = store_.insertRun(run);
+  if (!inserted) {
+    return logError("record a skipped run of '" + job.spec.name + "'", inserted.error());
+  }
+  event(*inserted, "skipped",
+        "fire time " + formatIsoUtc(skip.scheduled_for) + " skipped (" +
+            std::string(model::toString(skip.reason)) + "): " + skip.message);
+}
+
+void Engine::armFireTimer() {
+  const auto next = fire_queue_.nextDue();
+  if (!next) return;  // an armed wait finds nothing due and stops there
+  const auto delay = std::clamp<TimePoint::duration>(
+      *next - clock_.now(), TimePoint::duration::zero(), kMaxFireSleep);
+  const auto due = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay);
+  // Re-arming cancels the armed wait (a wasted wake-up): keep it when it is not later.
+  if (fire_wait_pending_ && fire_timer_expiry_ <= due) return;
+  if (!fire_timer_) fire_timer_ = std::make_unique<asio::steady_timer>(io_);
+  fire_timer_->expires_at(due);
+  fire_timer_expiry_ = due;
+  fire_wait_pending_ = true;
+  fire_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed for an earlier time, or the engine is going away
+    fire_wait_pending_ = false;
+    onFireTimer();
+  });
+}
+
+void Engine::onFireTimer() {
+  const TimePoint now = clock_.now();
+  const std::vector<FireQueue::Key> due = fire_queue_.popDue(now);
+  if (due.empty()) return armFireTimer();
+  // Every decision of the burst, and the marking of its runs as running, in one transaction: one
+  // commit for a thousand fires instead of a thousand. Nothing is started inside it, so a crash
+  // before the commit leaves no process behind and the fires are simply decided again (they are
+  // not in the store); the shims start only once their runs are durably marked running.
+  std::vector<DeferredStart> batch;
+  fire_batch_ = &batch;
+  auto decided = store_.transaction([&]() -> Status {
+    for (const auto job_id : due) {
+      auto job = store_.jobById(job_id);
+      if (!job) {
+        logError("fire job " + std::to_string(job_id), job.error());
+        fire_queue_.arm(job_id, now + kFireRetryAfterError);
+        continue;
+      }
+      if (!*job || (*job)->spec.type != model::JobType::kScheduled) continue;  // deleted, changed
+      // Replaced by the next fire time when the reconcile gets that far; kept if it fails.
+      fire_queue_.arm(job_id, now + kFireRetryAfterError);
+      reconcile(job_id);
+    }
+    fire_batch_ = nullptr;
+    markStarting(batch);
+    return {};
+  });
+  fire_batch_ = nullptr;
+  if (!decided) {
+    // Rolled back: nothing of the burst happened. Decide it again shortly (each fire stays due
+    // until its starting deadline).
+    logError("record a burst of " + std::to_string(due.size()) + " fires", decided.error());
+    for (const auto job_id : due) fire_queue_.arm(job_id, now + std::chrono::seconds(1));
+    return armFireTimer();
+  }
+  spawnStarting(batch);
+  armFireTimer();
+}
+
+bool Engine::deferStart(const model::JobRecord& job, const Action& action) {
+  const TimePoint now = clock_.now();
+  if (const auto* create = std::get_if<CreateRun>(&action)) {
+    if (create->not_before && *create->not_before > now) return false;  // a retry: apply() waits
+    RunRecord run{.job_id = job.id, .tool = job.tool, .job_name = job.spec.name,
+                  .generation = job.generation, .attempt = create->attempt,
+                  .replica = create->replica, .created_at = now,
+                  .not_before = create->not_before, .scheduled_for = create->scheduled_for};
+    auto inserted = store_.insertRun(run);
+    if (!inserted) {
+      logError("create a run of '" + job.spec.name + "'", inserted.error());
+      return true;
+    }
+    fire_batch_->push_back(DeferredStart{.job = job, .run = std::move(*inserted)});
+    return true;
+  }
+  if (const auto* start = std::get_if<StartRun>(&action)) {
+    auto run = store_.runById(start->run_id);
+    if (run && *run && (*run)->state == RunState::kPending) {
+      fire_batch_->push_back(DeferredStart{.job = job, .run = std::move(**run)});
+    }
+    return true;
+  }
+  return false;
+}
+
+// The first half of startRun for a burst, inside its transaction.
+void Engine::markStarting(std::vector<DeferredStart>& batch) {
+  for (auto& s : batch) {
+    auto request = buildRequest(s.job, s.run);
+    if (!request) {
+      failRunWithoutStart(s.run, RunReason::kStartError, request.error().message);
+      continue;
+    }
+    if (!admitOrWait(s.job, *request, s.run)) continue;  // stays pending, waiting for quota
+    s.run.state = RunState::kRunning;
+    s.run.started_at = clock_.now();
+    s.run.not_before.reset();
+    if (auto ok = store_.updateRun(s.run); !ok) {
+      logError("start a run", ok.error());
+      continue;
+    }
+    s.request = std::move(*request);
+    s.ready = true;
+  }
+}
+
+// The second half of startRun for a burst, after the commit: the shims, then one transaction for
+// their pids. If this process stops in between, recovery finds running runs without a pid and
+// looks for their shims by run id, as after a crash inside startRun.
+void Engine::spawnStarting(std::vector<DeferredStart>& batch) {
+  std::vector<RunRecord> started;
+  for (auto& s : batch) {
+    if (!s.ready) continue;
+    auto handle = runtime_.start(s.request);
+    if (!handle) {
+      failRunWithoutStart(std::move(s.run), RunReason::kStartError, handle.error().message);
+      continue;
+    }
+    s.run.shim_pid = handle->pid;
+    s.run.shim_start_ticks = handle->start_ticks;
+    s.run.captured_output = handle->captured_output;
+    started.push_back(s.run);
+  }
+  if (started.empty()) return;
+  auto recorded = store_.transaction([&]() -> Status {
+    for (const auto& run : started) {
+      if (auto ok = store_.updateRun(run); !ok) logError("record a started run", ok.error());
+      event(run, "started", "attempt " + std::to_string(run.attempt));
+    }
+    return {};
+  });
+  if (!recorded) logError("record " + std::to_string(started.size()) + " started runs",
+                          recorded.error());
 }
 
 }  // namespace tjf::engine

@@ -6,16 +6,22 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 
 #include "base/clock.hpp"
+#include "engine/admission.hpp"
 #include "engine/decide.hpp"
+#include "engine/decide_continuous.hpp"
+#include "engine/decide_scheduled.hpp"
+#include "engine/fire_queue.hpp"
 #include "model/images.hpp"
 #include "model/resolve.hpp"
 #include "model/tool.hpp"
+#include "runtime/probe.hpp"
 #include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
@@ -28,6 +34,13 @@ struct EngineOptions {
   RetryPolicy retry;
   std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   bool drop_privileges = false;  // platform mode: runs take the tool's uid and gid
+  // Continuous jobs (decide_continuous.hpp): restart back-off and health-check timings, and who
+  // runs the probes (null: a LocalProber of the engine's own, on the loop).
+  SupervisionPolicy supervision;
+  ProbePolicy probes;
+  runtime::Prober* prober = nullptr;
+  // Quotas (admission.hpp): the running quota of a tool; unset: no admission control.
+  std::function<ToolQuota(const std::string& tool)> quota;
 };
 
 class Engine {
@@ -36,6 +49,7 @@ class Engine {
          const Clock& clock, EngineOptions options);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+  ~Engine();  // cancels the health checks still running
 
   // Start-up: re-adopts running runs, stops orphans, and reconciles every job. Recovery is the
   // normal start path, not a special case.
@@ -47,17 +61,39 @@ class Engine {
 
   const EngineOptions& options() const { return options_; }
 
+  // Whether a running run of a health-checked continuous job has passed its startup check. Kept
+  // in memory only: after a daemon restart, false until the run's first probe passes.
+  bool healthCheckPassed(std::int64_t run_id) const;
+
+  // What a tool's running runs use now (admission.hpp), from the store: each running run with
+  // its job's CPU and memory.
+  Result<RunningUsage> runningUsage(const std::string& tool);
+
  private:
   void reconcile(std::int64_t job_id);
   void apply(const model::JobRecord* job, const Action& action);
   void startRun(const model::JobRecord& job, model::RunRecord run);
   void failRunWithoutStart(model::RunRecord run, model::RunReason reason, const std::string& why);
   void onExit(const runtime::RunExit& exit);
+  // Quota admission (engine.cpp, "Quota admission"): whether the run may start now; if not, it
+  // stays pending with the reason and the job is reconciled again when a run of its tool ends.
+  bool admitOrWait(const model::JobRecord& job, const runtime::RunRequest& request,
+                   model::RunRecord& run);
   void wakeAt(std::int64_t job_id, TimePoint when);
   void event(const model::RunRecord& run, const std::string& kind, const std::string& message);
   void logError(const std::string& what, const Error& error);
   Result<runtime::RunRequest> buildRequest(const model::JobRecord& job,
                                            const model::RunRecord& run);
+
+  // Continuous jobs: supervision and health checks (engine.cpp, "Continuous jobs").
+  void reconcileContinuous(const model::JobRecord& job,
+                           const Result<model::ResolvedJob>& resolved,
+                           std::vector<model::RunRecord> current,
+                           const std::vector<model::RunRecord>& stale);
+  void startProbe(const model::JobRecord& job, const ProbeRun& probe);
+  void onProbeResult(std::int64_t job_id, std::int64_t run_id, const runtime::ProbeResult& result);
+  void stopForHealthCheck(const HealthStop& stop);
+  void forgetProbe(std::int64_t run_id);
 
   boost::asio::io_context& io_;
   store::Store& store_;
@@ -65,7 +101,42 @@ class Engine {
   const Clock& clock_;
   EngineOptions options_;
   std::set<std::int64_t> nudged_;
+  // Jobs with a run waiting for quota, by tool: nudged when a run of that tool ends.
+  std::map<std::string, std::set<std::int64_t>> quota_waiting_;
   std::map<std::int64_t, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  // Health checks of running continuous runs, by run id (in memory: see healthCheckPassed).
+  std::map<std::int64_t, ProbeState> probe_states_;
+  std::map<std::int64_t, runtime::ProbeSpec> probe_specs_;
+  std::map<std::int64_t, runtime::Prober::ProbeId> probes_in_flight_;
+  // Last, so it goes first: no probe callback reaches a half-destroyed engine.
+  std::unique_ptr<runtime::Prober> own_prober_;
+  runtime::Prober* prober_ = nullptr;
+
+  // ---- Scheduled jobs (engine.cpp, "Scheduled jobs"; decide_scheduled.hpp) ----
+  // One timer for all schedules: it wakes at the earliest due time in fire_queue_, and only the
+  // jobs due then are reconciled (never a sweep of every job).
+  void reconcileScheduled(const model::JobRecord& job, const Result<model::ResolvedJob>& resolved,
+                          const std::vector<model::RunRecord>& current,
+                          const std::vector<model::RunRecord>& stale);
+  void recordSkip(const model::JobRecord& job, const SkipFire& skip);
+  void armFireTimer();
+  void onFireTimer();
+  // The runs of one burst of fires start in two store transactions instead of four commits per
+  // run (startRun): one marks them all running, then the shims start, then one records them.
+  struct DeferredStart {
+    model::JobRecord job;
+    model::RunRecord run;
+    runtime::RunRequest request;
+    bool ready = false;  // marked running: start its shim
+  };
+  bool deferStart(const model::JobRecord& job, const Action& action);
+  void markStarting(std::vector<DeferredStart>& batch);
+  void spawnStarting(std::vector<DeferredStart>& batch);
+  FireQueue fire_queue_;
+  std::unique_ptr<boost::asio::steady_timer> fire_timer_;
+  bool fire_wait_pending_ = false;
+  std::chrono::steady_clock::time_point fire_timer_expiry_{};
+  std::vector<DeferredStart>* fire_batch_ = nullptr;  // set while onFireTimer collects a burst
 };
 
 }  // namespace tjf::engine

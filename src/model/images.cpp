@@ -92,6 +92,19 @@ ImageCatalogue ImageCatalogue::defaults() {
   });
 }
 
+ImageCatalogue ImageCatalogue::merged(ImageCatalogue operator_images,
+                                     const ImageCatalogue& defaults) {
+  std::vector<Image> images = std::move(operator_images.images_);
+  const std::size_t own = images.size();
+  for (const auto& image : defaults.images_) {
+    const bool overridden =
+        std::any_of(images.begin(), images.begin() + static_cast<std::ptrdiff_t>(own),
+                    [&](const Image& o) { return o.shortname == image.shortname; });
+    if (!overridden) images.push_back(image);
+  }
+  return ImageCatalogue(std::move(images));
+}
+
 Result<ImageCatalogue> ImageCatalogue::fromYamlFile(const std::filesystem::path& path) {
   const std::string where = "image catalogue '" + path.string() + "'";
   try {

@@ -37,6 +37,12 @@ class ImageCatalogue {
   // images-v1.yaml shape plus `rootfs`). Errors name the file and the entry.
   static Result<ImageCatalogue> fromYamlFile(const std::filesystem::path& path);
 
+  // An operator file extends the defaults (daemon config `images:`; `default_images: false`
+  // uses the file alone): the operator's images first, then every default whose short name the
+  // operator does not define. So an operator entry replaces the default of its short name, and
+  // wins any alias or reference both would match (resolve() takes the first match).
+  static ImageCatalogue merged(ImageCatalogue operator_images, const ImageCatalogue& defaults);
+
   explicit ImageCatalogue(std::vector<Image> images);
 
   // Matches a short name, an alias, or the reference with or without host and tag.

@@ -54,5 +54,26 @@ TEST(ImageCatalogue, ReadsOperatorYaml) {
   std::filesystem::remove(path);
 }
 
+TEST(ImageCatalogue, OperatorImagesExtendAndOverrideTheDefaults) {
+  Image mapped;
+  mapped.shortname = "tool-datbot/footy-updater:latest";
+  mapped.url = "tools-harbor.wmcloud.org/tool-datbot/footy-updater:latest";
+  Image python;
+  python.shortname = "python3.11";
+  python.url = "local/python:3.11";
+  python.runner = ImageRunner::kOci;
+  python.rootfs = "/srv/rootfs/python";
+  const auto catalogue =
+      ImageCatalogue::merged(ImageCatalogue({mapped, python}), ImageCatalogue::defaults());
+  EXPECT_EQ(catalogue.all().size(), ImageCatalogue::defaults().all().size() + 1);
+  ASSERT_NE(catalogue.resolve("tool-datbot/footy-updater:latest"), nullptr);
+  EXPECT_EQ(catalogue.resolve("tool-datbot/footy-updater")->shortname,
+            "tool-datbot/footy-updater:latest");
+  // The operator's python3.11 replaces the default one; the other defaults stay.
+  EXPECT_EQ(catalogue.resolve("python3.11")->runner, ImageRunner::kOci);
+  EXPECT_EQ(catalogue.resolve("bookworm")->runner, ImageRunner::kHost);
+  EXPECT_NE(catalogue.resolve("tf-node12"), nullptr);
+}
+
 }  // namespace
 }  // namespace tjf::model

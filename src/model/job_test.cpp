@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/job.hpp"
+#include "model/resolve.hpp"
 
 namespace tjf::model {
 namespace {
@@ -75,6 +76,31 @@ TEST(JobSpecJson, QuantitiesMayBeNumbers) {
       nullptr);
   ASSERT_TRUE(spec);
   EXPECT_EQ(spec->cpu, "2");
+}
+
+// Real Toolforge files set `mount: none` alone on build-service images (file logs off upstream).
+TEST(ResolveJob, MountNoneTurnsFileLogsOffByDefault) {
+  Image image;
+  image.shortname = "redis";
+  image.runner = ImageRunner::kOci;
+  const Tool tool{.name = "t", .home = "/home/t"};
+  JobSpec spec;
+  spec.name = "core";
+  spec.cmd = "./core";
+  spec.imagename = "redis";
+  spec.mount = MountPolicy::kNone;
+  auto resolved = resolveJob(spec, tool, image, JobDefaults{});
+  ASSERT_TRUE(resolved) << resolved.error().message;
+  EXPECT_FALSE(resolved->filelog);
+  spec.filelog = true;  // asked for explicitly: still refused, as upstream
+  resolved = resolveJob(spec, tool, image, JobDefaults{});
+  ASSERT_FALSE(resolved);
+  EXPECT_EQ(resolved.error().message, "File logging is only available with --mount=all");
+  spec.filelog.reset();
+  spec.mount = MountPolicy::kAll;
+  resolved = resolveJob(spec, tool, image, JobDefaults{});
+  ASSERT_TRUE(resolved);
+  EXPECT_TRUE(resolved->filelog);
 }
 
 }  // namespace

@@ -25,7 +25,10 @@ Result<ResolvedJob> resolveJob(const JobSpec& spec, const Tool& tool, const Imag
         "Mount type none is only supported for images that run in a container; image '" +
         spec.imagename + "' runs on the host");
   }
-  r.filelog = spec.filelog.value_or(true);
+  // `mount: none` leaves the tool home out of the job (upstream allows it for build-service images
+  // only, whose file logs are off by default): file logs default to off with it instead of
+  // refusing the job, so Toolforge files that set `mount: none` alone load unchanged.
+  r.filelog = spec.filelog.value_or(spec.mount != MountPolicy::kNone);
   if (r.filelog && spec.mount && r.mount != MountPolicy::kAll) {
     return invalidArgument("File logging is only available with --mount=all");
   }

@@ -11,6 +11,8 @@
 //       +-- exit.json            the result, written by the shim with an atomic rename
 //       +-- output.log           captured output of runs without file logs:
 //                                one line per record, "<unix-micros> <o|e> <text>"
+//       +-- bundle/config.json   container runs: the OCI bundle (runtime/oci.hpp); the root
+//                                filesystem is the image's, referenced, not copied
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,9 @@ class StateLayout {
   }
   static std::filesystem::path output(const std::filesystem::path& run_dir) {
     return run_dir / "output.log";
+  }
+  static std::filesystem::path bundleDir(const std::filesystem::path& run_dir) {
+    return run_dir / "bundle";
   }
 
  private:

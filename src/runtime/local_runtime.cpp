@@ -54,6 +54,7 @@ LocalRuntime::~LocalRuntime() {
   for (auto& [id, w] : watched_) {
     if (w.waiter) w.waiter->release();
   }
+  for (auto& [id, cgroup] : cgroups_) cgroup->keep();
 }
 
 Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
@@ -75,6 +76,49 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
   spec.uid = request.uid;
   spec.gid = request.gid;
   spec.groups = request.groups;
+  // Limits: the run's cgroups exist, with their limits written, before its process joins them.
+  std::unique_ptr<RunCgroup> cgroup;
+  if (options_.cgroups.enforced()) {
+    auto made = RunCgroup::create(options_.cgroups, request.run_id,
+                                  {.memory_bytes = request.memory_bytes,
+                                   .cpu_millis = request.cpu_millis,
+                                   .pids = options_.pids_limit});
+    if (!made) return tl::unexpected(made.error());
+    cgroup = std::move(*made);
+    spec.cgroup_procs = cgroup->procsFiles();
+    spec.oom_counter = cgroup->oomCounter();
+    spec.kill_cgroup = cgroup->killFile();
+  }
+  if (request.image && request.image->runner == model::ImageRunner::kOci) {
+    if (auto ok = checkImageRunnable(*request.image, options_.oci.has_value()); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    std::error_code canonical_ec;
+    BundleSpec bundle;
+    bundle.rootfs = std::filesystem::canonical(request.image->rootfs, canonical_ec);
+    bundle.command = request.command;
+    bundle.env = request.env;
+    bundle.home = request.workdir;
+    bundle.mount = request.mount;
+    bundle.shared_dirs = options_.shared_dirs;
+    bundle.uid = request.uid.value_or(::getuid());
+    bundle.gid = request.gid.value_or(::getgid());
+    bundle.groups = request.groups;
+    bundle.hostname = request.job_name;
+    bundle.init = options_.container_init;
+    bundle.memory_bytes = request.memory_bytes;
+    bundle.cpu_millis = request.cpu_millis;
+    bundle.pids = options_.pids_limit;
+    // With tjf's cgroups, crun joins them (its own cgroups are off) and runc nests below them.
+    bundle.cgroups_path = "/" + (cgroup ? cgroup->relativePath() + "/container"
+                                        : options_.cgroups.parent + "/" +
+                                              RunCgroup::leafName(request.run_id));
+    const auto bundle_dir = model::StateLayout::bundleDir(run_dir);
+    if (auto ok = writeBundle(bundle_dir, bundle); !ok) return tl::unexpected(ok.error());
+    spec.argv = ociRunArgv(*options_.oci, bundle_dir,
+                           containerId(options_.cgroups.parent, request.run_id),
+                           cgroup != nullptr);
+  }
   if (auto written = writeShimSpec(model::StateLayout::runSpec(run_dir), spec); !written) {
     return tl::unexpected(written.error());
   }
@@ -120,6 +164,7 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
     return systemError("cannot watch run " + std::to_string(request.run_id), errno);
   }
   watch(request.run_id, pid, std::move(pidfd));
+  if (cgroup) cgroups_[request.run_id] = std::move(cgroup);
   return handle;
 }
 
@@ -144,6 +189,8 @@ void LocalRuntime::onShimGone(std::int64_t run_id) {
   watched_.erase(it);
   const RunExit exit = exitFromRecord(run_id);
   if (on_exit_) on_exit_(exit);
+  // After the report: whatever the run left in its cgroups is killed and they are removed.
+  cgroups_.erase(run_id);
 }
 
 RunExit LocalRuntime::exitFromRecord(std::int64_t run_id) const {
@@ -183,10 +230,14 @@ void LocalRuntime::adopt(const RunHandle& handle) {
   // tells them apart.
   if (pidfd.valid() && processStartTicks(pid) == handle.start_ticks) {
     watch(handle.run_id, pid, std::move(pidfd));
+    if (options_.cgroups.enforced()) {
+      cgroups_[handle.run_id] = RunCgroup::attach(options_.cgroups, handle.run_id);
+    }
     return;
   }
   asio::post(io_, [this, id = handle.run_id] {
     if (on_exit_) on_exit_(exitFromRecord(id));
+    if (options_.cgroups.enforced()) RunCgroup::attach(options_.cgroups, id);  // removes them
   });
 }
 

@@ -12,6 +12,8 @@
 
 #include "base/unique_fd.hpp"
 #include "model/state_paths.hpp"
+#include "runtime/cgroups.hpp"
+#include "runtime/oci.hpp"
 #include "runtime/runtime.hpp"
 
 namespace tjf::runtime {
@@ -20,6 +22,13 @@ struct LocalRuntimeOptions {
   model::StateLayout layout{"/nonexistent"};
   std::filesystem::path shim_path;  // tjf-shim, normally beside tjfd
   std::int64_t stop_grace_seconds = 15;
+  // -- resources and images (runtime/cgroups.hpp, runtime/oci.hpp) --
+  // What detectCgroups() found at start-up; kNone starts runs without limits.
+  CgroupSupport cgroups;
+  std::int64_t pids_limit = 0;  // per run; 0: none
+  std::optional<OciRuntime> oci;                      // for images with a root filesystem
+  std::optional<std::filesystem::path> container_init;  // PID 1 of containers
+  std::vector<std::filesystem::path> shared_dirs;       // --mount all containers get these too
 };
 
 class LocalRuntime final : public Runtime {
@@ -35,6 +44,7 @@ class LocalRuntime final : public Runtime {
   std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) override;
 
   std::size_t watchedCount() const { return watched_.size(); }
+  const CgroupSupport& cgroupSupport() const { return options_.cgroups; }
 
  private:
   struct Watched {
@@ -51,6 +61,9 @@ class LocalRuntime final : public Runtime {
   LocalRuntimeOptions options_;
   ExitCallback on_exit_;
   std::map<std::int64_t, Watched> watched_;
+  // Each live run's cgroups, removed when its exit has been reported (kept when the daemon
+  // stops: the runs outlive it).
+  std::map<std::int64_t, std::unique_ptr<RunCgroup>> cgroups_;
 };
 
 // The start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or 0.

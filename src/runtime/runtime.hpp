@@ -15,6 +15,7 @@
 #include "base/clock.hpp"
 #include "base/result.hpp"
 #include "model/images.hpp"
+#include "model/job.hpp"
 
 namespace tjf::runtime {
 
@@ -36,6 +37,9 @@ struct RunRequest {
   std::optional<uid_t> uid;  // platform mode: drop to the tool's identity
   std::optional<gid_t> gid;
   std::vector<gid_t> groups;
+  // Containers (image->runner == kOci): the tool home bind-mounted (kAll) or nothing from the
+  // host (kNone).
+  model::MountPolicy mount = model::MountPolicy::kAll;
 };
 
 // What the runtime knows about a started run; the engine stores it so a restarted daemon can

@@ -75,7 +75,9 @@ Status writeShimSpec(const std::filesystem::path& file, const ShimSpec& s) {
             {"stop_grace_seconds", s.stop_grace_seconds},
             {"groups", s.groups},
             {"cgroup_procs", s.cgroup_procs},
-            {"oom_counter", s.oom_counter}};
+            {"oom_counter", s.oom_counter},
+            {"kill_cgroup", s.kill_cgroup},
+            {"argv", s.argv}};
   if (s.uid) j["uid"] = *s.uid;
   if (s.gid) j["gid"] = *s.gid;
   return writeFileAtomically(file, j.dump());
@@ -98,6 +100,8 @@ Result<ShimSpec> readShimSpec(const std::filesystem::path& file) {
     s.groups = j->at("groups").get<std::vector<gid_t>>();
     s.cgroup_procs = j->at("cgroup_procs").get<std::vector<std::string>>();
     s.oom_counter = j->at("oom_counter").get<std::string>();
+    s.kill_cgroup = j->value("kill_cgroup", std::string());
+    s.argv = j->value("argv", std::vector<std::string>());
     if (j->contains("uid")) s.uid = j->at("uid").get<uid_t>();
     if (j->contains("gid")) s.gid = j->at("gid").get<gid_t>();
     return s;

@@ -40,6 +40,16 @@ struct ShimSpec {
   std::vector<gid_t> groups;
   std::vector<std::string> cgroup_procs;  // cgroup.procs files to join before exec
   std::string oom_counter;                // memory.oom_control to read after exit, if any
+  // -- resources and images (runtime/cgroups.hpp, runtime/oci.hpp) --
+  // A v2 cgroup.kill file: written when the job's main process has ended and at the SIGKILL of
+  // a stop, so nothing the run started outlives it (a container's processes are not in the
+  // job's process group).
+  std::string kill_cgroup;
+  // Containers: when not empty, the job process is this argv (an OCI runtime's `run`) instead of
+  // /bin/sh -c `command`. The shim then keeps root for it (the runtime needs it; the container
+  // takes the tool's uid itself), opens log files with the tool's effective ids instead of
+  // dropping its own, and leaves the command check to the container.
+  std::vector<std::string> argv;
 };
 
 struct ExitRecord {

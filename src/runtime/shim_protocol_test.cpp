@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "base/time_format.hpp"
 #include "runtime/shim_protocol.hpp"
 
@@ -41,6 +43,37 @@ TEST(ShimProtocol, SpecAndExitRecordRoundTrip) {
   EXPECT_EQ(exit->finished_at, fromUnixMillis(2000));
   EXPECT_FALSE(std::filesystem::exists(dir / "exit.json.tmp"));
   EXPECT_FALSE(readExitRecord(dir / "absent.json"));
+  std::filesystem::remove_all(dir);
+}
+
+// Resources and images (cgroups.hpp, oci.hpp): the container argv and the kill file travel too,
+// and a spec written before they existed still reads.
+TEST(ShimProtocol, ContainerFieldsRoundTripAndMayBeAbsent) {
+  const auto dir = std::filesystem::temp_directory_path() / "tjf-shim-protocol-oci";
+  std::filesystem::create_directories(dir);
+  ShimSpec spec;
+  spec.run_id = 7;
+  spec.cgroup_procs = {"/sys/fs/cgroup/memory/tjf/x/run-7/cgroup.procs"};
+  spec.oom_counter = "/sys/fs/cgroup/memory/tjf/x/run-7/memory.oom_control";
+  spec.kill_cgroup = "/sys/fs/cgroup/unified/tjf/x/run-7/cgroup.kill";
+  spec.argv = {"/usr/bin/crun", "--cgroup-manager=disabled", "run", "--bundle", "/b", "tjf-x-7"};
+  ASSERT_TRUE(writeShimSpec(dir / "spec.json", spec));
+  auto back = readShimSpec(dir / "spec.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->cgroup_procs, spec.cgroup_procs);
+  EXPECT_EQ(back->oom_counter, spec.oom_counter);
+  EXPECT_EQ(back->kill_cgroup, spec.kill_cgroup);
+  EXPECT_EQ(back->argv, spec.argv);
+
+  std::ofstream(dir / "old.json")
+      << R"({"run_id": 1, "command": "true", "workdir": "/", "env": [],)"
+      << R"( "stdout": {"kind": "capture", "path": ""}, "stderr": {"kind": "capture", "path": ""},)"
+      << R"( "capture_path": "/x", "timeout_seconds": 0, "stop_grace_seconds": 15, "groups": [],)"
+      << R"( "cgroup_procs": [], "oom_counter": ""})";
+  auto old = readShimSpec(dir / "old.json");
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_TRUE(old->argv.empty());
+  EXPECT_TRUE(old->kill_cgroup.empty());
   std::filesystem::remove_all(dir);
 }
 

@@ -129,17 +129,75 @@ class Supervisor {
     blockSignals();
     record_.started_at = now();
     std::string error;
-    if (!dropPrivileges(spec_, &error) || !prepareOutputs(&error)) return finishWithoutStart(error);
-    if (auto problem = runtime::commandProblem(spec_.command, spec_.workdir,
-                                               envValue(spec_.env, "PATH"))) {
-      return finishWithoutStart(*problem);
+    if (container()) {
+      // The command resolves inside the image, not here: the container reports a missing one.
+      if (!prepareOutputsAsTool(&error)) return finishWithoutStart(error);
+    } else {
+      if (!dropPrivileges(spec_, &error) || !prepareOutputs(&error)) {
+        return finishWithoutStart(error);
+      }
+      if (auto problem = runtime::commandProblem(spec_.command, spec_.workdir,
+                                                 envValue(spec_.env, "PATH"))) {
+        return finishWithoutStart(*problem);
+      }
     }
     if (!startChild(&error)) return finishWithoutStart(error);
     supervise();
+    if (container()) cleanUpContainer();
     return finish();
   }
 
  private:
+  // -- Containers (runtime/oci.hpp): the job process is the OCI runtime's `run` --------------
+  bool container() const { return !spec_.argv.empty(); }
+
+  // The shim stays root for the OCI runtime, so only its effective ids become the tool's while
+  // the log files are opened: a tool's symlink never makes it write where the tool could not.
+  bool prepareOutputsAsTool(std::string* error) {
+    if (!spec_.uid || ::geteuid() != 0) return prepareOutputs(error);
+    std::vector<gid_t> saved(static_cast<std::size_t>(std::max(0, ::getgroups(0, nullptr))));
+    if (::getgroups(static_cast<int>(saved.size()), saved.data()) < 0) saved.clear();
+    const gid_t gid = spec_.gid.value_or(*spec_.uid);
+    if (::setgroups(spec_.groups.size(), spec_.groups.data()) != 0 || ::setegid(gid) != 0 ||
+        ::seteuid(*spec_.uid) != 0) {
+      *error = std::string("cannot take the tool's identity: ") + std::strerror(errno);
+      return false;
+    }
+    const bool ok = prepareOutputs(error);
+    if (::seteuid(0) != 0 || ::setegid(0) != 0 || ::setgroups(saved.size(), saved.data()) != 0) {
+      // Half-switched ids would start the container with the wrong rights: stop here.
+      *error = std::string("cannot switch back to root after opening the logs: ") +
+               std::strerror(errno);
+      return false;
+    }
+    return ok;
+  }
+
+  // A runtime killed at the end of a stop leaves its container's state behind; `delete --force`
+  // removes it (and anything left of the container). Bounded: the runtime itself answers fast.
+  void cleanUpContainer() {
+    if (!child_killed_) return;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::string force = "--force", del = "delete";
+      std::string runtime = spec_.argv.front(), id = spec_.argv.back();
+      char* argv[] = {runtime.data(), del.data(), force.data(), id.data(), nullptr};
+      const int devnull = ::open("/dev/null", O_RDWR);
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      ::execv(argv[0], argv);
+      ::_exit(127);
+    }
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+  }
+
+  // Kills whatever is left in the run's cgroup (see ShimSpec::kill_cgroup).
+  void killCgroup() {
+    if (spec_.kill_cgroup.empty()) return;
+    std::ofstream(spec_.kill_cgroup) << "1";
+  }
+
   bool prepareOutputs(std::string* error) {
     const bool captures = spec_.stdout_target.kind == OutputTarget::Kind::kCapture ||
                           spec_.stderr_target.kind == OutputTarget::Kind::kCapture;
@@ -188,7 +246,12 @@ class Supervisor {
     for (auto& kv : spec_.env) envp.push_back(kv.data());
     envp.push_back(nullptr);
     std::string sh = "/bin/sh", dash_c = "-c";
-    char* argv[] = {sh.data(), dash_c.data(), spec_.command.data(), nullptr};
+    std::vector<char*> argv = {sh.data(), dash_c.data(), spec_.command.data(), nullptr};
+    if (container()) {
+      argv.clear();
+      for (auto& a : spec_.argv) argv.push_back(a.data());
+      argv.push_back(nullptr);
+    }
 
     child_ = ::fork();
     if (child_ < 0) {
@@ -211,8 +274,8 @@ class Supervisor {
                      std::strerror(errno));
         ::_exit(126);
       }
-      ::execve(argv[0], argv, envp.data());
-      std::fprintf(stderr, "tjf: cannot run /bin/sh: %s\n", std::strerror(errno));
+      ::execve(argv[0], argv.data(), envp.data());
+      std::fprintf(stderr, "tjf: cannot run %s: %s\n", argv[0], std::strerror(errno));
       ::_exit(127);
     }
     ::setpgid(child_, child_);  // also here, so the group exists before any kill below
@@ -265,6 +328,7 @@ class Supervisor {
       }
       if (child_running && kill_at_ && now() >= *kill_at_) {
         killGroup(SIGKILL);
+        killCgroup();
         kill_at_.reset();
       }
       if (fds[0].revents & POLLIN) {
@@ -279,6 +343,7 @@ class Supervisor {
           // As in a pod: when the main process ends, what it left behind is ended too, so no
           // background process keeps the output pipes open.
           killGroup(SIGKILL);
+          killCgroup();
           drain_until = now() + std::chrono::seconds(2);
         }
       }
@@ -321,8 +386,11 @@ class Supervisor {
       record_.signal = WTERMSIG(status);
       record_.exit_code = 128 + *record_.signal;
       record_.reason = "Signal";
-      if (*record_.signal == SIGKILL && oomKilled()) record_.reason = "OOMKilled";
+      child_killed_ = true;
     }
+    // Killed by the memory limit: the victim may be the main process (SIGKILL) or one it waits
+    // for (a shell or a container's init then exits with 128 + SIGKILL).
+    if (record_.exit_code == 128 + SIGKILL && oomKilled()) record_.reason = "OOMKilled";
     if (stopping_ && record_.reason != "Completed") record_.reason = stop_reason_;
     if (record_.reason == "DeadlineExceeded") {
       record_.message = "the run exceeded its timeout of " +
@@ -357,6 +425,7 @@ class Supervisor {
   CaptureWriter writer_;
   sigset_t old_mask_{};
   pid_t child_ = -1;
+  bool child_killed_ = false;  // the job process died of a signal (see cleanUpContainer)
   bool stopping_ = false;
   std::string stop_reason_;
   std::optional<TimePoint> deadline_;

@@ -58,6 +58,40 @@ const std::vector<std::string_view>& migrations() {
       );
       CREATE INDEX events_by_job ON events (tool, job_name, id);
       )sql",
+      // 2: the mail notifier (src/notify, store/outbox.hpp): its cursor over `events`, the
+      // notices waiting for their tool's batch window, and the outbox of composed mails.
+      R"sql(
+      CREATE TABLE mail_cursor (
+        id             INTEGER PRIMARY KEY CHECK (id = 1),
+        last_event_id  INTEGER NOT NULL
+      );
+      CREATE TABLE mail_pending (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id   INTEGER NOT NULL UNIQUE,
+        tool       TEXT NOT NULL,
+        run_id     INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        queued_at  INTEGER NOT NULL,
+        notice     TEXT NOT NULL,  -- JSON (notify::Notice)
+        UNIQUE (run_id, kind)      -- an event read twice is mailed once
+      );
+      CREATE INDEX mail_pending_by_tool ON mail_pending (tool, id);
+      CREATE TABLE mail_outbox (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        tool             TEXT NOT NULL,
+        sender           TEXT NOT NULL,
+        recipient        TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        message          TEXT NOT NULL,  -- the whole RFC 5322 message, CRLF line ends
+        created_at       INTEGER NOT NULL,
+        state            TEXT NOT NULL,  -- queued | sent | failed
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER NOT NULL,
+        last_error       TEXT NOT NULL DEFAULT '',
+        finished_at      INTEGER
+      );
+      CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE state = 'queued';
+      )sql",
   };
   return kMigrations;
 }

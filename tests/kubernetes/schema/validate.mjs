@@ -54,7 +54,10 @@ function parseDecl(file) {
   const interfaces = new Map();
   for (const m of text.matchAll(/export interface (\w+)(?: extends [\w, ]+)? \{([\s\S]*?)\n\}/g)) {
     const fields = new Map();
-    for (const f of m[2].matchAll(/^\s*"([^"]+)"\??:\s*(.+);$/gm)) fields.set(f[1], f[2].trim());
+    // Collapse whitespace and turn map types ({ [key: string]: X; }) into Map<X>, so every field
+    // is `"name"?: type;` on its own.
+    const body = m[2].replace(/\s+/g, " ").replace(/\{ \[key: string\]: (\w+); \}/g, "Map<$1>");
+    for (const f of body.matchAll(/"([^"]+)"\??: ([^;]+);/g)) fields.set(f[1], f[2].trim());
     interfaces.set(m[1], fields);
   }
   const aliases = new Map();
@@ -92,7 +95,7 @@ function checkField(value, file, typeText, where, errors) {
   let m;
   if ((m = typeText.match(/^Array<(\w+)>$/))) {
     if (Array.isArray(value)) value.forEach((v, i) => strictCheck(v, file, m[1], `${where}[${i}]`, errors));
-  } else if ((m = typeText.match(/^\{\s*\[key: string\]: (\w+)\s*\}$/))) {
+  } else if ((m = typeText.match(/^Map<(\w+)>$/))) {
     if (value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) strictCheck(v, file, m[1], `${where}.${k}`, errors);
     }
@@ -186,25 +189,38 @@ for (const f of files) {
 // Self-check: each of these broken copies must be rejected, or the checks above prove nothing.
 const sample = JSON.parse(fs.readFileSync(path.join(goldenDir, "scheduled-options.json"), "utf8"))[0];
 const mutations = [
-  ["a misspelt field (timeZon)", (o) => { o.spec.timeZon = o.spec.timeZone; delete o.spec.timeZone; }],
-  ["backoffLimit as a string", (o) => { o.spec.jobTemplate.spec.backoffLimit = "zero"; }],
-  ["a CronJob without schedule", (o) => { delete o.spec.schedule; }],
-  ["a pod without containers", (o) => { delete o.spec.jobTemplate.spec.template.spec.containers; }],
-  ["an unknown container field", (o) => { o.spec.jobTemplate.spec.template.spec.containers[0].workdir = "/x"; }],
-  ["a bad concurrencyPolicy", (o) => { o.spec.concurrencyPolicy = "Never"; }],
-  ["an invalid name", (o) => { o.metadata.name = "Bad_Name!"; }],
-  ["a label value over 63 characters", (o) => { o.metadata.labels["app.kubernetes.io/name"] = "a".repeat(64); }],
+  ["a misspelt field", (o) => { o.spec.timeZon = o.spec.timeZone; delete o.spec.timeZone; },
+   "CronJob.spec.timeZon: unknown field"],
+  ["backoffLimit as a string", (o) => { o.spec.jobTemplate.spec.backoffLimit = "zero"; },
+   "backoffLimit must be integer"],
+  ["a CronJob without schedule", (o) => { delete o.spec.schedule; }, "required property schedule"],
+  ["a pod without containers", (o) => { delete o.spec.jobTemplate.spec.template.spec.containers; },
+   "required property containers"],
+  ["an unknown container field", (o) => { o.spec.jobTemplate.spec.template.spec.containers[0].workdir = "/x"; },
+   "containers[0].workdir: unknown field"],
+  ["an unknown field in an env entry", (o) => { o.spec.jobTemplate.spec.template.spec.containers[0].env[0] = { name: "A", valu: "b" }; },
+   "env[0].valu: unknown field"],
+  ["a memory quantity Kubernetes refuses", (o) => { o.spec.jobTemplate.spec.template.spec.containers[0].resources.limits.memory = "1gb"; },
+   "limits/memory must"],
+  ["a bad concurrencyPolicy", (o) => { o.spec.concurrencyPolicy = "Never"; }, "allowed values"],
+  ["an invalid name", (o) => { o.metadata.name = "Bad_Name!"; }, "metadata.name: invalid"],
+  ["a label value over 63 characters", (o) => { o.metadata.labels["app.kubernetes.io/name"] = "a".repeat(64); },
+   "bad label value"],
 ];
-for (const [what, mutate] of mutations) {
+for (const [what, mutate, expected] of mutations) {
   const copy = structuredClone(sample);
+  if (!copy.spec.jobTemplate.spec.template.spec.containers[0].env.length) {
+    copy.spec.jobTemplate.spec.template.spec.containers[0].env.push({ name: "A", value: "b" });
+  }
   mutate(copy);
   const errors = await check(copy);
-  if (errors.length === 0) {
+  const hit = errors.find((e) => e.includes(expected));
+  if (!hit) {
     failed++;
-    console.log(`FAIL self-check: ${what} was accepted`);
+    console.log(`FAIL self-check: ${what} was not rejected with '${expected}' (got: ${errors.join("; ") || "nothing"})`);
   } else {
     passed++;
-    console.log(`ok   self-check: ${what} rejected (${errors[0].slice(0, 100)})`);
+    console.log(`ok   self-check: ${what} rejected (${hit.slice(0, 100)})`);
   }
 }
 console.log(`${passed} passed, ${failed} failed`);

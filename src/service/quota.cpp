@@ -1,0 +1,217 @@
+#include "service/quota.hpp"
+
+#include "model/quantity.hpp"
+#include "runtime/oci.hpp"
+
+namespace tjf::service {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr std::int64_t kKi = 1024;
+constexpr std::int64_t kMi = kKi * 1024;
+constexpr std::int64_t kGi = kMi * 1024;
+
+std::string limitText(std::int64_t limit, const std::string& formatted) {
+  return limit > 0 ? formatted : "unlimited";
+}
+
+ordered_json item(const std::string& name, const std::string& limit,
+                  const std::optional<std::string>& used) {
+  return ordered_json{{"name", name},
+                      {"limit", limit},
+                      {"used", used ? ordered_json(*used) : ordered_json(nullptr)}};
+}
+
+}  // namespace
+
+const engine::ToolQuota& QuotaConfig::forTool(const std::string& tool) const {
+  const auto it = per_tool.find(tool);
+  return it == per_tool.end() ? defaults : it->second;
+}
+
+Status applyQuotaSetting(engine::ToolQuota& q, const std::string& key, const std::string& value) {
+  const std::string what = "quota '" + key + "'";
+  int* count = key == "running_jobs"          ? &q.running_jobs
+               : key == "running_oneoff_cron" ? &q.running_oneoff_cron
+               : key == "cron_jobs"           ? &q.cron_jobs
+               : key == "continuous_jobs"     ? &q.continuous_jobs
+                                              : nullptr;
+  if (count) {
+    std::size_t used = 0;
+    int n = -1;
+    try {
+      n = std::stoi(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != value.size() || n < 0) {
+      return invalidArgument(what + ": '" + value + "' is not a count (0 for no limit)");
+    }
+    *count = n;
+    return {};
+  }
+  std::int64_t* cpu = key == "cpu"           ? &q.cpu_millis
+                      : key == "job_max_cpu" ? &q.job_max_cpu_millis
+                      : key == "job_min_cpu" ? &q.job_min_cpu_millis
+                                             : nullptr;
+  std::int64_t* memory = key == "memory"           ? &q.memory_bytes
+                         : key == "job_max_memory" ? &q.job_max_memory_bytes
+                         : key == "job_min_memory" ? &q.job_min_memory_bytes
+                                                   : nullptr;
+  if (!cpu && !memory) return invalidArgument("unknown quota item '" + key + "'");
+  auto parsed = model::parseQuantity(value);
+  if (!parsed) return invalidArgument(what + ": " + parsed.error().message);
+  if (cpu) *cpu = model::cpuMillis(*parsed);
+  if (memory) *memory = model::memoryBytes(*parsed);
+  return {};
+}
+
+Result<QuotaConfig> quotaConfigFrom(
+    const std::map<std::string, std::string>& defaults,
+    const std::map<std::string, std::map<std::string, std::string>>& per_tool) {
+  QuotaConfig config;
+  for (const auto& [key, value] : defaults) {
+    if (auto ok = applyQuotaSetting(config.defaults, key, value); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
+  for (const auto& [tool, settings] : per_tool) {
+    engine::ToolQuota quota = config.defaults;
+    for (const auto& [key, value] : settings) {
+      if (auto ok = applyQuotaSetting(quota, key, value); !ok) {
+        return invalidArgument("tool '" + tool + "': " + ok.error().message);
+      }
+    }
+    config.per_tool[tool] = quota;
+  }
+  return config;
+}
+
+std::string displayMemory(std::int64_t bytes) {
+  if (bytes > 0 && bytes % kGi == 0) return std::to_string(bytes / kGi) + "Gi";
+  if (bytes > 0 && bytes % kMi == 0) return std::to_string(bytes / kMi) + "Mi";
+  if (bytes > 0 && bytes % kKi == 0) return std::to_string(bytes / kKi) + "Ki";
+  return std::to_string(bytes);
+}
+
+std::string displayCpu(std::int64_t millis) {
+  if (millis % 1000 == 0) return std::to_string(millis / 1000);
+  return std::to_string(millis) + "m";
+}
+
+Status checkJobLimits(const engine::ToolQuota& q, const model::ResolvedJob& job) {
+  if (q.job_min_cpu_millis > 0 && job.cpu_millis < q.job_min_cpu_millis) {
+    return invalidArgument("Requested CPU " + job.cpu + " is less than minimum required per "
+                           "container (" + displayCpu(q.job_min_cpu_millis) + ")");
+  }
+  if (q.job_max_cpu_millis > 0 && job.cpu_millis > q.job_max_cpu_millis) {
+    return invalidArgument("Requested CPU " + job.cpu + " is over maximum allowed per container (" +
+                           displayCpu(q.job_max_cpu_millis) + ")");
+  }
+  if (q.job_min_memory_bytes > 0 && job.memory_bytes < q.job_min_memory_bytes) {
+    return invalidArgument("Requested memory " + job.memory + " is less than minimum required "
+                           "per container (" + displayMemory(q.job_min_memory_bytes) + ")");
+  }
+  if (q.job_max_memory_bytes > 0 && job.memory_bytes > q.job_max_memory_bytes) {
+    return invalidArgument("Requested memory " + job.memory + " is over maximum allowed per "
+                           "container (" + displayMemory(q.job_max_memory_bytes) + ")");
+  }
+  return {};
+}
+
+Status checkDefinitionCount(const engine::ToolQuota& q, const model::JobSpec& spec,
+                            const std::vector<model::JobRecord>& tool_jobs) {
+  int limit = 0;
+  std::string kind;
+  if (spec.type == model::JobType::kScheduled) {
+    limit = q.cron_jobs;
+    kind = "cron jobs";
+  } else if (spec.type == model::JobType::kContinuous) {
+    limit = q.continuous_jobs;
+    kind = "continuous jobs";
+  }
+  if (limit <= 0) return {};
+  int others = 0;
+  for (const auto& job : tool_jobs) {
+    if (job.spec.type == spec.type && job.spec.name != spec.name) ++others;
+  }
+  if (others < limit) return {};
+  return makeError(ErrorCode::kFailedPrecondition,
+                   "Out of quota for this kind of job: the tool already has " +
+                       std::to_string(others) + " " + kind + " and may have at most " +
+                       std::to_string(limit) + ", so job '" + spec.name +
+                       "' cannot be created. Please see https://w.wiki/6YLP for details.");
+}
+
+ordered_json quotaReport(const engine::ToolQuota& q, const engine::RunningUsage& usage,
+                         int cron_definitions, int continuous_definitions) {
+  const auto count = [](int n) { return n > 0 ? std::to_string(n) : std::string("unlimited"); };
+  ordered_json categories = ordered_json::array();
+  categories.push_back(ordered_json{
+      {"name", "Running jobs"},
+      {"items",
+       ordered_json::array(
+           {item("Total running jobs at once (Kubernetes pods)", count(q.running_jobs),
+                 std::to_string(usage.runs)),
+            item("Running one-off and cron jobs", count(q.running_oneoff_cron),
+                 std::to_string(usage.oneoff_cron_runs)),
+            item("CPU", limitText(q.cpu_millis, model::formatCpu(q.cpu_millis)),
+                 model::formatCpu(usage.cpu_millis)),
+            item("Memory", limitText(q.memory_bytes, model::formatMemoryGi(q.memory_bytes)),
+                 model::formatMemoryGi(usage.memory_bytes))})}});
+  categories.push_back(ordered_json{
+      {"name", "Per-job limits"},
+      {"items",
+       ordered_json::array(
+           {item("CPU", limitText(q.job_max_cpu_millis, model::formatCpu(q.job_max_cpu_millis)),
+                 std::nullopt),
+            item("Memory",
+                 limitText(q.job_max_memory_bytes, model::formatMemoryGi(q.job_max_memory_bytes)),
+                 std::nullopt)})}});
+  categories.push_back(ordered_json{
+      {"name", "Job definitions"},
+      {"items", ordered_json::array({item("Cron jobs", count(q.cron_jobs),
+                                          std::to_string(cron_definitions)),
+                                     item("Continuous jobs (including web services)",
+                                          count(q.continuous_jobs),
+                                          std::to_string(continuous_definitions))})}});
+  return ordered_json{{"categories", categories}};
+}
+
+QuotaService::QuotaService(store::Store& store, engine::Engine& engine, ResourceOptions options)
+    : store_(store), engine_(engine), options_(std::move(options)) {}
+
+Result<ordered_json> QuotaService::report(const std::string& tool) {
+  auto usage = engine_.runningUsage(tool);
+  if (!usage) return tl::unexpected(usage.error());
+  auto jobs = store_.jobsOfTool(tool);
+  if (!jobs) return tl::unexpected(jobs.error());
+  int cron = 0, continuous = 0;
+  for (const auto& job : *jobs) {
+    if (job.spec.type == model::JobType::kScheduled) ++cron;
+    if (job.spec.type == model::JobType::kContinuous) ++continuous;
+  }
+  return quotaReport(options_.quotas.forTool(tool), *usage, cron, continuous);
+}
+
+Status QuotaService::checkDefinition(const std::string& tool, const model::JobSpec& spec,
+                                     const model::Image& image,
+                                     const model::ResolvedJob& resolved) {
+  const engine::ToolQuota& quota = options_.quotas.forTool(tool);
+  if (auto ok = checkJobLimits(quota, resolved); !ok) return ok;
+  if (spec.type != model::JobType::kOneOff) {
+    auto jobs = store_.jobsOfTool(tool);
+    if (!jobs) return tl::unexpected(jobs.error());
+    if (auto ok = checkDefinitionCount(quota, spec, *jobs); !ok) return ok;
+  }
+  return runtime::checkImageRunnable(image, options_.oci_runtime);
+}
+
+std::string QuotaService::limitsNote() const {
+  if (options_.limits_not_enforced.empty()) return {};
+  return "Memory and CPU limits are not enforced on this machine: " +
+         options_.limits_not_enforced + ".";
+}
+
+}  // namespace tjf::service
