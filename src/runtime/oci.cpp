@@ -151,7 +151,7 @@ Status writeBundle(const fs::path& bundle_dir, const BundleSpec& spec) {
   std::error_code ec;
   fs::create_directories(bundle_dir, ec);
   if (ec) return internalError("cannot create '" + bundle_dir.string() + "': " + ec.message());
-  return writeFileAtomically(bundle_dir / "config.json", bundleConfig(spec).dump(1));
+  return writeFileAtomically(bundle_dir / "config.json", bundleConfig(spec).dump(1), Sync::kNone);
 }
 
 Status checkImageRunnable(const model::Image& image, bool have_runtime) {

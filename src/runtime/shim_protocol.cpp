@@ -39,7 +39,8 @@ Result<json> readJsonFile(const std::filesystem::path& file) {
 
 }  // namespace
 
-Status writeFileAtomically(const std::filesystem::path& file, const std::string& content) {
+Status writeFileAtomically(const std::filesystem::path& file, const std::string& content,
+                           Sync sync) {
   const auto tmp = file.string() + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return systemError("cannot create '" + tmp + "'", errno);
@@ -52,11 +53,14 @@ Status writeFileAtomically(const std::filesystem::path& file, const std::string&
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return systemError("cannot fsync '" + tmp + "'", errno);
+  if (sync == Sync::kToDisk && ::fsync(fd.get()) != 0) {
+    return systemError("cannot fsync '" + tmp + "'", errno);
+  }
   fd.reset();
   if (::rename(tmp.c_str(), file.c_str()) != 0) {
     return systemError("cannot rename '" + tmp + "'", errno);
   }
+  if (sync == Sync::kNone) return {};
   // The rename itself must reach the disk too.
   UniqueFd dir(::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.valid()) ::fsync(dir.get());
@@ -80,7 +84,7 @@ Status writeShimSpec(const std::filesystem::path& file, const ShimSpec& s) {
             {"argv", s.argv}};
   if (s.uid) j["uid"] = *s.uid;
   if (s.gid) j["gid"] = *s.gid;
-  return writeFileAtomically(file, j.dump());
+  return writeFileAtomically(file, j.dump(), Sync::kNone);
 }
 
 Result<ShimSpec> readShimSpec(const std::filesystem::path& file) {

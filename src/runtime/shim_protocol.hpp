@@ -66,8 +66,13 @@ Result<ShimSpec> readShimSpec(const std::filesystem::path& file);
 Status writeExitRecord(const std::filesystem::path& file, const ExitRecord& record);
 Result<ExitRecord> readExitRecord(const std::filesystem::path& file);
 
-// Writes `content` to `file` through a temporary file, fsync and rename, so a reader sees the
-// whole old content or the whole new one, even after power loss.
-Status writeFileAtomically(const std::filesystem::path& file, const std::string& content);
+enum class Sync { kToDisk, kNone };
+
+// Writes `content` to `file` through a temporary file and a rename, so a reader sees the whole
+// old content or the whole new one. With Sync::kToDisk (exit records) it also fsyncs the file and
+// its directory, so the result survives power loss; inputs written just before a process starts
+// (run specs, bundles) skip that, since a power loss ends the process too.
+Status writeFileAtomically(const std::filesystem::path& file, const std::string& content,
+                           Sync sync = Sync::kToDisk);
 
 }  // namespace tjf::runtime

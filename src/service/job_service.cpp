@@ -130,6 +130,7 @@ Status JobService::validate(const std::string& tool_name, const model::JobSpec& 
 
 Result<JobView> JobService::createJob(const std::string& tool, model::JobSpec spec,
                                       Messages* messages) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   if (auto ok = validate(tool, spec, messages); !ok) return tl::unexpected(ok.error());
   auto existing = store_.findJob(tool, spec.name);
   if (!existing) return tl::unexpected(existing.error());
@@ -202,6 +203,7 @@ std::string_view toString(ApplyAction action) {
 
 Result<ApplyResult> JobService::applyJob(const std::string& tool, model::JobSpec spec,
                                          ApplyOptions options) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   ApplyResult result;
   auto existing = store_.findJob(tool, spec.name);
   if (!existing) return tl::unexpected(existing.error());
@@ -257,6 +259,7 @@ Result<ApplyResult> JobService::applyJob(const std::string& tool, model::JobSpec
 
 Result<Plan> JobService::planJobs(const std::string& tool,
                                   const std::vector<model::JobSpec>& specs) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   Plan plan;
   bool planned = false;  // every definition was checked: the rollback below is the plan's own
   auto outcome = store_.transaction([&]() -> Status {
@@ -353,6 +356,7 @@ Result<JobView> JobService::getJob(const std::string& tool, const std::string& n
 }
 
 Result<std::int64_t> JobService::deleteJob(const std::string& tool, const std::string& name) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   auto job = store_.findJob(tool, name);
   if (!job) return tl::unexpected(job.error());
   if (!*job) return tl::unexpected(jobDoesNotExist(name));
@@ -362,6 +366,7 @@ Result<std::int64_t> JobService::deleteJob(const std::string& tool, const std::s
 }
 
 Result<std::vector<std::int64_t>> JobService::flush(const std::string& tool) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   auto jobs = store_.jobsOfTool(tool);
   if (!jobs) return tl::unexpected(jobs.error());
   std::vector<std::int64_t> ids;
@@ -378,6 +383,7 @@ Result<std::vector<std::int64_t>> JobService::flush(const std::string& tool) {
 }
 
 Status JobService::restartJob(const std::string& tool, const std::string& name) {
+  auto durable = store_.durableWrites();  // the client is told: survive power loss
   auto job = store_.findJob(tool, name);
   if (!job) return tl::unexpected(job.error());
   if (!*job) return tl::unexpected(jobDoesNotExist(name));

@@ -100,12 +100,20 @@ Result<std::optional<T>> first(Result<std::vector<T>> all) {
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
   auto db = Database::open(path);
   if (!db) return tl::unexpected(db.error());
-  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
                              "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY"}) {
     if (auto ok = (*db)->exec(pragma); !ok) return tl::unexpected(ok.error());
   }
   if (auto ok = migrate(**db); !ok) return tl::unexpected(ok.error());
   return std::unique_ptr<Store>(new Store(std::move(*db)));
+}
+
+Store::DurableWrites::DurableWrites(Store& store) : store_(store) {
+  if (store_.durable_depth_++ == 0) (void)store_.db_->exec("PRAGMA synchronous = FULL");
+}
+
+Store::DurableWrites::~DurableWrites() {
+  if (--store_.durable_depth_ == 0) (void)store_.db_->exec("PRAGMA synchronous = NORMAL");
 }
 
 Result<JobRecord> Store::insertJob(const std::string& tool, const model::JobSpec& spec,

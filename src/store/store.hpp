@@ -28,9 +28,24 @@ struct EventRecord {
 
 class Store {
  public:
-  // Opens (creating if needed) and migrates. synchronous=FULL: an acknowledged write survives
-  // power loss (see ARCHITECTURE.md, "Durability").
+  // Opens (creating if needed) and migrates. The connection runs with synchronous=NORMAL (WAL):
+  // every commit survives a crash of the daemon, and the engine's run bookkeeping pays no fsync.
+  // Writes a client is told about (API writes) use durableWrites(), which adds the fsync that
+  // makes them survive power loss too (see ARCHITECTURE.md, "Durability").
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
+
+  // While the returned guard lives, commits are synchronous=FULL. Nests.
+  class DurableWrites {
+   public:
+    explicit DurableWrites(Store& store);
+    ~DurableWrites();
+    DurableWrites(const DurableWrites&) = delete;
+    DurableWrites& operator=(const DurableWrites&) = delete;
+
+   private:
+    Store& store_;
+  };
+  [[nodiscard]] DurableWrites durableWrites() { return DurableWrites(*this); }
 
   template <typename F>
   auto transaction(F&& body) -> decltype(body()) {
@@ -70,6 +85,7 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   std::unique_ptr<Database> db_;
+  int durable_depth_ = 0;
 };
 
 }  // namespace tjf::store
