@@ -74,8 +74,9 @@ trap cleanup EXIT
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-# cpu_ticks PID: utime + stime + cutime + cstime of a process, in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/stat"; }
+# cpu_ticks PID: "<own> <children>" clock ticks of a process: utime + stime, and cutime + cstime
+# (the children it has reaped: for tjfd, the health-check probes).
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13, $14 + $15 }' "/proc/$1/stat"; }
 # shim_ticks RUNS_DIR: utime + stime of every live tjf-shim serving runs under RUNS_DIR.
 shim_ticks() {
   python3 - "$1" <<'EOF'
@@ -270,13 +271,14 @@ EOF
   result[latency_pm2]="$(percentiles "$times")"
 }
 
-# cpu_window PID [RUNS-DIR]: "<supervisor ticks> <shim ticks>" used over the window.
+# cpu_window PID [RUNS-DIR]: "<supervisor ticks> <its reaped children's ticks> <shim ticks>"
+# used over the window.
 cpu_window() {
-  local a b sa=0 sb=0
-  a=$(cpu_ticks "$1"); [[ -n "${2:-}" ]] && sa=$(shim_ticks "$2")
+  local a1 a2 b1 b2 sa=0 sb=0
+  read -r a1 a2 <<< "$(cpu_ticks "$1")"; [[ -n "${2:-}" ]] && sa=$(shim_ticks "$2")
   sleep "$window"
-  b=$(cpu_ticks "$1"); [[ -n "${2:-}" ]] && sb=$(shim_ticks "$2")
-  echo "$((b - a)) $((sb - sa))"
+  read -r b1 b2 <<< "$(cpu_ticks "$1")"; [[ -n "${2:-}" ]] && sb=$(shim_ticks "$2")
+  echo "$((b1 - a1)) $((b2 - a2)) $((sb - sa))"
 }
 
 cpu_tjfd() {  # cpu_tjfd KEY BODY-TEMPLATE
@@ -370,24 +372,28 @@ if [[ $do_cpu == 1 ]]; then
   cpu_tjfd plain '{"name":"NAME","cmd":"sleep 100000","imagename":"bookworm","continuous":true}'
   [[ $do_supervisord == 1 ]] && cpu_supervisord
   [[ $do_pm2 == 1 ]] && cpu_pm2
-  printf '%-30s %12s %10s %12s\n' supervisor "cpu s/window" "% core" "shims cpu s"
+  printf '%-30s %12s %10s %12s %12s\n' supervisor "cpu s/window" "% core" "own cpu s" \
+    "shims cpu s"
   for key in health plain supervisord pm2; do
     [[ -n "${result[cpu_$key]:-}" ]] || continue
-    read -r ticks shim <<< "${result[cpu_$key]}"
+    read -r own children shim <<< "${result[cpu_$key]}"
+    ticks=$((own + children))
     case $key in
       health) label="tjfd (script health checks)" ;;
       plain) label="tjfd (no health checks)" ;;
       *) label="$key" ;;
     esac
-    python3 -c "print(f'{\"$label\":30} {$ticks / $hz:12.2f} {100 * $ticks / $hz / $window:10.2f} {$shim / $hz:12.2f}')"
+    python3 -c "print(f'{\"$label\":30} {$ticks / $hz:12.2f} {100 * $ticks / $hz / $window:10.2f} {$own / $hz:12.2f} {$shim / $hz:12.2f}')"
   done
   [[ -n "${result[up_health]:-}" ]] && echo "tjfd: all $jobs jobs with health checks running after ${result[up_health]}s"
   [[ -n "${result[up_plain]:-}" ]] && echo "tjfd: all $jobs plain jobs running after ${result[up_plain]}s"
   for key in health plain; do
-    read -r t _ <<< "${result[cpu_$key]}"
+    read -r t1 t2 _ <<< "${result[cpu_$key]}"
+    t=$((t1 + t2))
     for who in supervisord pm2; do
       [[ -n "${result[cpu_$who]:-}" ]] || continue
-      read -r o _ <<< "${result[cpu_$who]}"
+      read -r o1 o2 _ <<< "${result[cpu_$who]}"
+      o=$((o1 + o2))
       python3 -c "print(f'CPU ratio tjfd ($key)/$who: ' + (f'{$t / $o:.2f}' if $o else 'n/a ($who used < 1 tick)'))"
     done
   done

@@ -191,7 +191,8 @@ class NullRuntime final : public runtime::Runtime {
 
 void BM_EngineStartup(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  const fs::path dir = fs::temp_directory_path() / ("tjf-sched-bench-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("tjf-sched-bench-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const TimePoint now = std::chrono::system_clock::now();
@@ -293,7 +294,9 @@ int firePrecision(int n, bool null_runtime) {
   const model::SingleToolDirectory tools(
       model::Tool{.name = "bench", .home = dir / "home", .uid = ::getuid(), .gid = ::getgid()});
   engine::Engine engine(io, **store, runtime, clock, {.images = &images, .tools = &tools});
-  if (auto ok = engine.recover(); !ok) return std::fprintf(stderr, "%s\n", ok.error().message.c_str()), 1;
+  if (auto ok = engine.recover(); !ok) {
+    return std::fprintf(stderr, "%s\n", ok.error().message.c_str()), 1;
+  }
   const auto fire = std::chrono::ceil<std::chrono::minutes>(created + Millis(1));
   std::printf("%d jobs armed; waiting for %s\n", n, formatIsoUtc(fire).c_str());
   std::fflush(stdout);
@@ -318,7 +321,8 @@ int firePrecision(int n, bool null_runtime) {
   std::vector<double> start_ms;  // process (shim) start minus the fire time
   for (const auto& r : runs) {
     if (!r.scheduled_for || !r.started_at) continue;
-    start_ms.push_back(std::chrono::duration<double, std::milli>(*r.started_at - *r.scheduled_for).count());
+    start_ms.push_back(
+        std::chrono::duration<double, std::milli>(*r.started_at - *r.scheduled_for).count());
   }
   std::printf("fire %s: %zu of %d runs ended\n", formatIsoUtc(fire).c_str(), start_ms.size(), n);
   std::printf("lateness (process start - fire time), ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",

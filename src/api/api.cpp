@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/http_status.hpp"
 #include "api/job_json.hpp"
@@ -46,13 +47,178 @@ bool includeUnset(const Request& r) {
   return it == r.query.end() || (it->second != "false" && it->second != "0");
 }
 
-ordered_json logLineJson(const service::LogLine& line) {
+// -- logs (docs/logs.md) -----------------------------------------------------------------------
+
+// At most this many of a job's runs are looked at for `logs` (newest first).
+constexpr int kLogRuns = 1000;
+// A follower with nothing to send writes an empty line this often: a client that went away is
+// noticed (the write fails) and its follower freed, instead of waiting forever.
+constexpr auto kFollowHeartbeat = std::chrono::seconds(10);
+// Without a change reported, a follower still looks for new runs and lines this often.
+constexpr auto kFollowRecheck = std::chrono::milliseconds(1000);
+
+// One line of the logs response: upstream's object, as a JSON line. A job's output is bytes, not
+// always UTF-8: invalid sequences become U+FFFD instead of failing the whole response.
+std::string logLineText(const service::LogLine& line) {
   ordered_json j;
   j["pod"] = line.source;
   j["container"] = line.stream == 'e' ? "stderr" : "stdout";
   j["datetime"] = line.time ? ordered_json(formatIsoUtcMicros(*line.time)) : ordered_json(nullptr);
   j["message"] = line.message;
-  return j;
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+// A file-log job's files, named as `show` names them: relative to the tool home when inside it.
+// One file for both streams is read once; /dev/null holds nothing.
+std::vector<service::LogFile> logFilesOf(const service::JobView& view) {
+  std::vector<service::LogFile> files;
+  auto add = [&](const std::filesystem::path& path, char stream) {
+    if (path.empty() || path == "/dev/null") return;
+    for (const auto& f : files) {
+      if (f.path == path.string()) return;
+    }
+    const auto relative = path.lexically_relative(view.tool.home);
+    const bool inside = !relative.empty() && *relative.begin() != "..";
+    files.push_back(service::LogFile{path.string(),
+                                     inside ? relative.string() : path.string(), stream});
+  };
+  add(view.resolved->stdout_path, 'o');
+  add(view.resolved->stderr_path, 'e');
+  return files;
+}
+
+// `logs -f` after the first lines: waits for changes (service/log_watch.hpp) and sends what was
+// appended, picking up new runs (a restart of a continuous job, a cron run, a retry) as they
+// appear. Lives as long as the response: the HTTP session drops it when the client goes.
+class LogFollower {
+ public:
+  struct Options {
+    service::JobService& jobs;
+    model::StateLayout layout;
+    std::unique_ptr<service::LogWatcher::Waiter> waiter;
+    std::string tool;
+    std::string name;
+    service::LogFileOwner owner;
+    bool file_mode = false;
+    std::vector<service::LogSource> sources;  // where the first lines ended
+    std::set<std::int64_t> seen_runs;         // runs the first lines looked at
+    std::chrono::milliseconds poll{25};
+  };
+  explicit LogFollower(Options o) : o_(std::move(o)) {
+    if (o_.file_mode) {
+      for (const auto& s : o_.sources) watchPath(std::filesystem::path(s.path).parent_path().string());
+    } else {
+      runs_dir_watch_ = o_.waiter->watch(o_.layout.runsDir().string());
+      for (const auto& s : o_.sources) watchPath(o_.layout.runDir(s.run_id).string());
+    }
+    last_sent_ = std::chrono::steady_clock::now();
+  }
+
+  asio::awaitable<std::optional<std::string>> next() {
+    while (true) {
+      const auto now = std::chrono::steady_clock::now();
+      const auto fired = o_.waiter->takeFired();
+      if (!o_.file_mode && (fired.count(runs_dir_watch_) || now >= next_discovery_)) discover();
+      retryWatches();
+      bool more = false;
+      std::string chunk = readNew(&more);
+      dropFinished();
+      if (!chunk.empty()) {
+        last_sent_ = now;
+        co_return chunk;
+      }
+      if (more) continue;
+      if (now - last_sent_ >= kFollowHeartbeat) {
+        last_sent_ = now;
+        co_return std::string("\n");
+      }
+      const bool all_watched = unwatched_.empty() && (o_.file_mode || runs_dir_watch_ >= 0);
+      co_await o_.waiter->wait(all_watched ? kFollowRecheck : o_.poll);
+    }
+  }
+
+ private:
+  void watchPath(const std::string& path) {
+    if (watches_.count(path)) return;
+    const int id = o_.waiter->watch(path);
+    if (id < 0) {
+      unwatched_.insert(path);
+    } else {
+      watches_[path] = id;
+      unwatched_.erase(path);
+    }
+  }
+  void retryWatches() {
+    for (const auto& path : std::set<std::string>(unwatched_)) watchPath(path);
+  }
+
+  // New runs of the job (from the store, newest first) become sources, read from their start;
+  // followed runs that have ended are read one last time and dropped.
+  void discover() {
+    next_discovery_ = std::chrono::steady_clock::now() + kFollowRecheck;
+    auto runs = o_.jobs.runs(o_.tool, o_.name, 50);
+    if (!runs) return;
+    for (const auto& run : *runs) {
+      if (model::isFinal(run.state)) finished_.insert(run.id);
+      if (!o_.seen_runs.insert(run.id).second) continue;
+      service::LogSource source;
+      source.path = model::StateLayout::output(o_.layout.runDir(run.id)).string();
+      source.name = std::to_string(run.id);
+      source.run_id = run.id;
+      o_.sources.push_back(std::move(source));
+      watchPath(o_.layout.runDir(run.id).string());
+    }
+  }
+
+  std::string readNew(bool* more) {
+    std::vector<service::LogLine> lines;
+    for (auto& source : o_.sources) {
+      bool source_more = false;
+      for (auto& line : service::readNewLines(source, o_.owner, 4u << 20, &source_more)) {
+        lines.push_back(std::move(line));
+      }
+      *more = *more || source_more;
+    }
+    // Replicas write at once: their lines in time order within what is sent now.
+    if (!o_.file_mode) {
+      std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
+        return a.time.value_or(TimePoint{}) < b.time.value_or(TimePoint{});
+      });
+    }
+    std::string chunk;
+    for (const auto& line : lines) chunk += logLineText(line);
+    return chunk;
+  }
+
+  // A run the store calls finished has all of its output in the file (the shim writes it before
+  // it exits): once read, it is done.
+  void dropFinished() {
+    if (finished_.empty()) return;
+    std::erase_if(o_.sources, [&](const service::LogSource& s) {
+      if (!finished_.count(s.run_id)) return false;
+      const auto dir = o_.layout.runDir(s.run_id).string();
+      if (const auto it = watches_.find(dir); it != watches_.end()) {
+        o_.waiter->unwatch(it->second);
+        watches_.erase(it);
+      }
+      unwatched_.erase(dir);
+      return true;
+    });
+    finished_.clear();
+  }
+
+  Options o_;
+  int runs_dir_watch_ = -1;
+  std::map<std::string, int> watches_;  // watched path -> id
+  std::set<std::string> unwatched_;     // to watch once it exists
+  std::set<std::int64_t> finished_;
+  std::chrono::steady_clock::time_point next_discovery_{};
+  std::chrono::steady_clock::time_point last_sent_{};
+};
+
+std::string needsTool(const Identity& identity) {
+  const std::string base = "This request needs an authenticated tool";
+  return identity.refusal.empty() ? base : base + ": " + identity.refusal;
 }
 
 Response methodNotAllowed(const Request& r) {
@@ -78,7 +244,7 @@ asio::awaitable<Response> Api::handle(Request request, Identity identity) {
   }
   if (segments == std::vector<std::string>{"v1", "whoami"}) {
     // Extension: lets the CLI learn its tool (and home, to show log paths relative to it).
-    if (identity.tool.empty()) co_return errorResponse(403, "This request needs an authenticated tool");
+    if (identity.tool.empty()) co_return errorResponse(403, needsTool(identity));
     auto tool = jobs_.options().tools->find(identity.tool);
     if (!tool) co_return errorResponse(tool.error());
     co_return jsonResponse(200, ordered_json{{"tool", tool->name},
@@ -87,9 +253,7 @@ asio::awaitable<Response> Api::handle(Request request, Identity identity) {
   }
   if (segments.size() >= 3 && segments[0] == "v1" && segments[1] == "tool") {
     const std::string& tool = segments[2];
-    if (identity.tool.empty()) {
-      co_return errorResponse(403, "This request needs an authenticated tool");
-    }
+    if (identity.tool.empty()) co_return errorResponse(403, needsTool(identity));
     if (tool != identity.tool) {
       co_return errorResponse(403, "Tool '" + identity.tool + "' may not access the jobs of tool '" +
                                        tool + "'");
@@ -129,6 +293,7 @@ asio::awaitable<Response> Api::handleTool(const Request& r, const std::string& t
       co_return methodNotAllowed(r);
     }
   }
+  if (!rest.empty() && rest[0] == "envvars") co_return envvars(r, tool, rest);
   if (rest.size() == 1 && rest[0] == "images") {
     if (r.method == "GET") co_return images();
     co_return methodNotAllowed(r);
@@ -321,80 +486,106 @@ asio::awaitable<Response> Api::logs(const Request& r, const std::string& tool,
   }
   const bool follow = r.query.count("follow") && r.query.at("follow") != "false" &&
                       r.query.at("follow") != "0";
+  const std::string no_logs = "Job '" + name + "' does not have any logs available";
 
   auto view = jobs_.getJob(tool, name);
-  std::vector<service::LogLine> found;
-  std::vector<std::string> files;
-  if (view && view->resolved && view->resolved->filelog) {
-    files.push_back(view->resolved->stdout_path.string());
-    if (view->resolved->stderr_path != view->resolved->stdout_path) {
-      files.push_back(view->resolved->stderr_path.string());
-    }
-    found = service::newestFileLines(files, lines);
+  // Platform mode: only files the tool owns (service/logs.hpp, LogFileOwner).
+  const service::LogFileOwner logOwner =
+      options_.log_files_owned_by_tool && view ? service::LogFileOwner(view->tool.uid)
+                                               : std::nullopt;
+  // File-log jobs are read from their files, every other job from the log store: the current
+  // definition decides (docs/logs.md).
+  const bool file_mode = view && view->resolved && view->resolved->filelog;
+  service::LogSnapshot snapshot;
+  std::set<std::int64_t> seen_runs;
+  if (file_mode) {
+    snapshot = service::newestFileLines(logFilesOf(*view), lines, logOwner);
   } else {
-    auto runs = jobs_.runs(tool, name, 1000);
+    auto runs = jobs_.runs(tool, name, kLogRuns);
     if (!runs) co_return errorResponse(runs.error());
-    std::reverse(runs->begin(), runs->end());
-    found = service::newestCapturedLines(options_.layout, *runs, lines);
+    // Neither a job nor a run by that name: nothing will ever come, following or not.
+    if (runs->empty() && !view) co_return errorResponse(404, no_logs);
+    for (const auto& run : *runs) seen_runs.insert(run.id);
+    snapshot = service::newestCapturedLines(options_.layout, *runs, lines);
   }
-  if (found.empty() && !follow) {
-    co_return errorResponse(404, "Job '" + name + "' does not have any logs available");
-  }
+  if (snapshot.lines.empty() && !follow) co_return errorResponse(404, no_logs);
   Response response;
   response.content_type = "text/plain; charset=utf8";
   response.headers["X-Accel-Buffering"] = "no";
-  for (const auto& line : found) response.body += logLineJson(line).dump() + "\n";
+  for (const auto& line : snapshot.lines) response.body += logLineText(line);
   if (!follow) co_return response;
 
-  // Follow: poll the run outputs (or the log files) for appended lines, and pick up new runs.
-  struct FollowState {
-    std::map<std::string, std::uint64_t> offsets;  // path -> bytes already sent
-    std::map<std::string, std::string> sources;    // path -> run id or file name
-  };
-  auto state = std::make_shared<FollowState>();
-  auto sizeOf = [](const std::string& path) -> std::uint64_t {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    return ec ? 0 : size;
-  };
-  for (const auto& file : files) {
-    state->offsets[file] = sizeOf(file);
-    state->sources[file] = file;
-  }
-  const bool file_mode = !files.empty();
-  auto discover = [this, state, tool, name, file_mode, sizeOf](bool from_start) {
-    if (file_mode) return;
-    auto runs = jobs_.runs(tool, name, 50);
-    if (!runs) return;
-    for (const auto& run : *runs) {
-      const auto path = model::StateLayout::output(options_.layout.runDir(run.id)).string();
-      if (state->offsets.count(path)) continue;
-      state->offsets[path] = from_start ? 0 : sizeOf(path);
-      state->sources[path] = std::to_string(run.id);
-    }
-  };
-  discover(false);
-  response.stream = [this, state, discover, file_mode]() -> asio::awaitable<std::optional<std::string>> {
-    asio::steady_timer timer(io_);
-    while (true) {
-      discover(true);
-      std::string chunk;
-      for (auto& [path, offset] : state->offsets) {
-        for (auto& raw : service::readNewLines(path, &offset)) {
-          if (file_mode) {
-            chunk += logLineJson(service::LogLine{std::nullopt, state->sources[path], 'o', raw})
-                         .dump() + "\n";
-          } else if (auto line = service::parseCapturedLine(raw, state->sources[path])) {
-            chunk += logLineJson(*line).dump() + "\n";
-          }
-        }
-      }
-      if (!chunk.empty()) co_return chunk;
-      timer.expires_after(options_.follow_poll);
-      co_await timer.async_wait(asio::use_awaitable);
-    }
-  };
+  if (!log_watcher_) log_watcher_ = service::LogWatcher::create(io_);
+  auto follower = std::make_shared<LogFollower>(LogFollower::Options{
+      .jobs = jobs_,
+      .layout = options_.layout,
+      .waiter = log_watcher_->waiter(),
+      .tool = tool,
+      .name = name,
+      .owner = file_mode ? logOwner : std::nullopt,
+      .file_mode = file_mode,
+      .sources = std::move(snapshot.sources),
+      .seen_runs = std::move(seen_runs),
+      .poll = options_.follow_poll});
+  response.stream = [follower]() { return follower->next(); };
   co_return response;
+}
+
+// -- /envvars: `toolforge envvars` (service/envvars.hpp; docs/platform-mode.md) ---------------
+//   GET    /envvars[?show_values=true]  the tool's variables, values only when asked for
+//   POST   /envvars {"name", "value"}    create or replace
+//   GET    /envvars/{name}               one variable with its value
+//   DELETE /envvars/{name}               delete it; answers with what was deleted
+Response Api::envvars(const Request& r, const std::string& tool,
+                      const std::vector<std::string>& rest) {
+  auto* service = options_.envvars;
+  if (!service || rest.size() > 2) {
+    return errorResponse(404, "No such endpoint: " + r.method + " " + r.path);
+  }
+  auto envvarJson = [](const store::EnvvarRecord& e, bool with_value) {
+    ordered_json j{{"name", e.name}};
+    if (with_value) j["value"] = e.value;
+    return j;
+  };
+  if (rest.size() == 1 && r.method == "GET") {
+    const auto show = r.query.find("show_values");
+    const bool values = show != r.query.end() && show->second != "false" && show->second != "0";
+    auto all = service->list(tool);
+    if (!all) return errorResponse(all.error());
+    ordered_json list = ordered_json::array();
+    for (const auto& e : *all) list.push_back(envvarJson(e, values));
+    return jsonResponse(200, ordered_json{{"envvars", list}, {"messages", emptyMessages()}});
+  }
+  if (rest.size() == 1 && r.method == "POST") {
+    nlohmann::json body;
+    try {
+      body = nlohmann::json::parse(r.body);
+    } catch (const nlohmann::json::exception& e) {
+      return errorResponse(422, std::string("The request body is not valid JSON: ") + e.what());
+    }
+    if (!body.is_object()) return errorResponse(422, "The request body must be a JSON object");
+    for (const auto& [key, value] : body.items()) {
+      if (key != "name" && key != "value") {
+        return errorResponse(422, "Unknown field '" + key + "' (expected 'name' and 'value')");
+      }
+      if (!value.is_string()) return errorResponse(422, "Field '" + key + "' must be a string");
+    }
+    if (!body.contains("name") || !body.contains("value")) {
+      return errorResponse(422, "Fields 'name' and 'value' are required");
+    }
+    auto created = service->create(tool, body.at("name").get<std::string>(),
+                                   body.at("value").get<std::string>());
+    if (!created) return errorResponse(created.error());
+    return jsonResponse(200, ordered_json{{"envvar", envvarJson(*created, true)},
+                                          {"messages", emptyMessages()}});
+  }
+  if (rest.size() == 2 && (r.method == "GET" || r.method == "DELETE")) {
+    auto found = r.method == "GET" ? service->get(tool, rest[1]) : service->remove(tool, rest[1]);
+    if (!found) return errorResponse(found.error());
+    return jsonResponse(200, ordered_json{{"envvar", envvarJson(*found, true)},
+                                          {"messages", emptyMessages()}});
+  }
+  return methodNotAllowed(r);
 }
 
 // GET /quotas: upstream's three categories with live usage (service/quota.hpp).

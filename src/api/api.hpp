@@ -9,7 +9,9 @@
 #include "api/http_types.hpp"
 #include "base/clock.hpp"
 #include "model/state_paths.hpp"
+#include "service/envvars.hpp"
 #include "service/job_service.hpp"
+#include "service/log_watch.hpp"
 
 namespace tjf::api {
 
@@ -18,7 +20,14 @@ struct ApiOptions {
   std::string version = "0.1.0";
   // How long DELETE waits for a job's runs to be gone (upstream: 30 s).
   std::chrono::milliseconds delete_wait{45'000};
+  // `logs -f` polls this often while something it follows cannot be watched with inotify.
   std::chrono::milliseconds follow_poll{25};
+  // -- platform mode (docs/platform-mode.md) --
+  // `toolforge envvars` (service/envvars.hpp); null: its routes answer 404.
+  service::EnvvarService* envvars = nullptr;
+  // The daemon is root: a file-log job's files are read for `logs` only when its tool owns them
+  // (service/logs.hpp, LogFileOwner).
+  bool log_files_owned_by_tool = false;
 };
 
 class Api {
@@ -43,6 +52,8 @@ class Api {
                                         const std::string& name);
   boost::asio::awaitable<Response> runs(const Request& r, const std::string& tool,
                                         const std::string& name);
+  Response envvars(const Request& r, const std::string& tool,
+                   const std::vector<std::string>& rest);
   Response images();
   Response quotas(const std::string& tool);
   // Waits (without blocking the loop) until none of these jobs has an active run.
@@ -52,6 +63,7 @@ class Api {
   service::JobService& jobs_;
   const Clock& clock_;
   ApiOptions options_;
+  std::shared_ptr<service::LogWatcher> log_watcher_;  // `logs -f` wake-ups, made on first use
 };
 
 }  // namespace tjf::api

@@ -31,6 +31,9 @@ struct Response {
 // Who is calling: set by the server from the connection (peer credentials, client certificate).
 struct Identity {
   std::string tool;  // empty: anonymous (only unauthenticated endpoints)
+  // Anonymous: why the connection is no tool (platform mode: "the account 'bob' is not a tool
+  // account", "client certificate refused: certificate has expired"), for the 403.
+  std::string refusal;
 };
 
 // Splits "a=1&b=x%20y" into a map, decoding %XX and '+'.

@@ -12,7 +12,7 @@ constexpr const char* kDocument = R"json({
   "openapi": "3.0.3",
   "info": {
     "title": "tjf jobs API",
-    "description": "The Toolforge Jobs Framework v1 API as served by tjfd: upstream's routes, JSON shapes and messages, plus tjf's extensions (marked x-tjf-extension). Every route also answers with a trailing slash. Every error is {\"error\": [\"<message>\"]}, malformed requests included. Authentication: personal mode, whoever can open the daemon's 0600 Unix socket is the tool; the {tool} in the path must be the caller's tool (403 otherwise).",
+    "description": "The Toolforge Jobs Framework v1 API as served by tjfd: upstream's routes, JSON shapes and messages, plus tjf's extensions (marked x-tjf-extension). Every route also answers with a trailing slash. Every error is {\"error\": [\"<message>\"]}, malformed requests included. Authentication: personal mode, whoever can open the daemon's 0600 Unix socket is the tool; platform mode, the Unix socket peer's account (<prefix>.<tool>) or, over TLS, the client certificate's common name names the tool. The {tool} in the path must be the caller's tool (403 otherwise, for every route under /v1/tool/{tool}).",
     "version": "@VERSION@"
   },
   "servers": [{"url": "/"}],
@@ -208,12 +208,65 @@ constexpr const char* kDocument = R"json({
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
+    },
+    "/v1/tool/{tool}/envvars": {
+      "parameters": [{"$ref": "#/components/parameters/tool"}],
+      "get": {
+        "summary": "The tool's environment variables, injected into every job it starts (`toolforge envvars`)",
+        "operationId": "listEnvvars",
+        "x-tjf-extension": true,
+        "parameters": [{"name": "show_values", "in": "query", "required": false, "description": "Include the values (default: names only)", "schema": {"type": "boolean", "default": false}}],
+        "responses": {
+          "200": {"description": "Every variable, sorted by name", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnvvarListResponse"}}}},
+          "403": {"$ref": "#/components/responses/Error"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "post": {
+        "summary": "Create or replace a variable; jobs started from then on get it",
+        "operationId": "setEnvvar",
+        "x-tjf-extension": true,
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envvar"}}}},
+        "responses": {
+          "200": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnvvarResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/v1/tool/{tool}/envvars/{name}": {
+      "parameters": [{"$ref": "#/components/parameters/tool"}, {"$ref": "#/components/parameters/envvar"}],
+      "get": {
+        "summary": "One variable, with its value",
+        "operationId": "showEnvvar",
+        "x-tjf-extension": true,
+        "responses": {
+          "200": {"description": "The variable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnvvarResponse"}}}},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "delete": {
+        "summary": "Delete a variable; answers with what was deleted",
+        "operationId": "deleteEnvvar",
+        "x-tjf-extension": true,
+        "responses": {
+          "200": {"description": "Deleted", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnvvarResponse"}}}},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      }
     }
   },
   "components": {
     "parameters": {
       "tool": {"name": "tool", "in": "path", "required": true, "description": "The tool; must be the caller's", "schema": {"type": "string"}},
       "name": {"name": "name", "in": "path", "required": true, "description": "The job name", "schema": {"type": "string"}},
+      "envvar": {"name": "name", "in": "path", "required": true, "description": "The environment variable's name", "schema": {"type": "string"}},
       "include_unset": {"name": "include_unset", "in": "query", "required": false, "description": "true (default): every field, with defaults filled in; false: only the fields the user set, plus name, cmd, imagename, image, job_type (and continuous: true)", "schema": {"type": "boolean", "default": true}},
       "dry_run": {"name": "dry_run", "in": "query", "required": false, "description": "Validate and compare, write nothing (tjf extension)", "x-tjf-extension": true, "schema": {"type": "boolean", "default": false}}
     },
@@ -258,6 +311,37 @@ constexpr const char* kDocument = R"json({
             "additionalProperties": false,
             "properties": {"status": {"type": "string", "enum": ["OK", "ERROR"]}, "message": {"type": "string"}}
           },
+          "messages": {"$ref": "#/components/schemas/Messages"}
+        }
+      },
+      "Envvar": {
+        "type": "object",
+        "x-tjf-extension": true,
+        "description": "An environment variable of the tool: upper-case letters, digits and '_', not a name tjf sets itself; the value is left out of lists unless asked for",
+        "required": ["name"],
+        "additionalProperties": false,
+        "properties": {
+          "name": {"type": "string"},
+          "value": {"type": "string"}
+        }
+      },
+      "EnvvarListResponse": {
+        "type": "object",
+        "x-tjf-extension": true,
+        "required": ["envvars", "messages"],
+        "additionalProperties": false,
+        "properties": {
+          "envvars": {"type": "array", "items": {"$ref": "#/components/schemas/Envvar"}},
+          "messages": {"$ref": "#/components/schemas/Messages"}
+        }
+      },
+      "EnvvarResponse": {
+        "type": "object",
+        "x-tjf-extension": true,
+        "required": ["envvar", "messages"],
+        "additionalProperties": false,
+        "properties": {
+          "envvar": {"$ref": "#/components/schemas/Envvar"},
           "messages": {"$ref": "#/components/schemas/Messages"}
         }
       },

@@ -2,8 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 
 #include "model/state_paths.hpp"
 
@@ -29,14 +32,46 @@ std::size_t forwardBody(char* data, std::size_t size, std::size_t n, void* user)
 
 }  // namespace
 
+// -- platform mode (docs/platform-mode.md): TLS client certificates, the platform socket --
+namespace {
+
+Endpoint withClientCertificate(Endpoint endpoint) {
+  if (endpoint.url.rfind("https://", 0) != 0) return endpoint;
+  const auto home = env("HOME");
+  auto pick = [&](const char* variable, const char* file) -> std::string {
+    if (auto v = env(variable)) return *v;
+    if (!home) return "";
+    const std::string path = *home + "/.toolskube/" + file;
+    return ::access(path.c_str(), R_OK) == 0 ? path : "";
+  };
+  endpoint.client_cert = pick("TJF_CLIENT_CERT", "client.crt");
+  endpoint.client_key = pick("TJF_CLIENT_KEY", "client.key");
+  endpoint.ca_file = env("TJF_CA_FILE").value_or("");
+  return endpoint;
+}
+
+void setTlsOptions(CURL* curl, const Endpoint& endpoint) {
+  if (!endpoint.client_cert.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, endpoint.client_cert.c_str());
+  if (!endpoint.client_key.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, endpoint.client_key.c_str());
+  if (!endpoint.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+}
+
+}  // namespace
+
 Endpoint discoverEndpoint(const std::optional<std::string>& socket_flag,
                           const std::optional<std::string>& url_flag) {
   if (socket_flag) return {*socket_flag, ""};
   if (auto s = env("TJF_SOCKET")) return {*s, ""};
-  if (url_flag) return {"", *url_flag};
-  if (auto u = env("TJF_URL")) return {"", *u};
+  if (url_flag) return withClientCertificate({"", *url_flag});
+  if (auto u = env("TJF_URL")) return withClientCertificate({"", *u});
   if (auto dir = env("TJF_STATE_DIR")) return {*dir + "/tjfd.sock", ""};
-  return {model::defaultSocketPath().string(), ""};
+  const auto personal = model::defaultSocketPath();
+  std::error_code ec;
+  if (!std::filesystem::exists(personal, ec) &&
+      std::filesystem::exists(model::platformSocketPath(), ec)) {
+    return {model::platformSocketPath().string(), ""};
+  }
+  return {personal.string(), ""};
 }
 
 HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)), curl_(curl_easy_init()) {}
@@ -68,6 +103,7 @@ Result<HttpReply> HttpClient::request(const std::string& method, const std::stri
   const std::string url = base + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   if (endpoint_.url.empty()) curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket_path.c_str());
+  setTlsOptions(curl, endpoint_);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_slist* headers = nullptr;
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
@@ -107,6 +143,7 @@ Result<long> HttpClient::stream(const std::string& path,
   const std::string url = base + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   if (endpoint_.url.empty()) curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket_path.c_str());
+  setTlsOptions(curl, endpoint_);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, forwardBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &on_data);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -12,10 +12,15 @@ namespace tjf::cli {
 struct Endpoint {
   std::string socket_path;  // used when url is empty
   std::string url;          // "http://127.0.0.1:8080" (TJF_URL)
+  // -- https:// URLs (platform mode, docs/platform-mode.md): the tool's certificate --
+  std::string client_cert;  // TJF_CLIENT_CERT, else ~/.toolskube/client.crt when it exists
+  std::string client_key;   // TJF_CLIENT_KEY, else ~/.toolskube/client.key when it exists
+  std::string ca_file;      // TJF_CA_FILE: the daemon's CA; empty: the system's
 };
 
 // The daemon's address: --socket, then TJF_SOCKET, then --url/TJF_URL, then the default socket
-// of this user (the same rule tjfd uses).
+// of this user (the same rule tjfd uses) when it exists, else platform mode's socket when that
+// exists (docs/platform-mode.md), else the default socket.
 Endpoint discoverEndpoint(const std::optional<std::string>& socket_flag,
                           const std::optional<std::string>& url_flag);
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cli/envvars.hpp"
 #include "cli/help_text.hpp"
 #include "cli/http_client.hpp"
 #include "cli/jobfile.hpp"
@@ -229,7 +230,14 @@ class Commands {
     return 0;
   }
 
+  // `logs [-f] [-l N] [--json]` (docs/logs.md): the API's JSON lines, printed as
+  // "<datetime> [<run>] <message>" as they arrive. Ctrl-C ends it quietly with exit 0, as
+  // upstream's does; an empty line is the daemon's heartbeat while following and is skipped.
   int logs(const std::string& name, bool follow, std::optional<long long> last, bool json_out) {
+    struct sigaction quiet {};
+    quiet.sa_handler = [](int) { ::_exit(0); };  // output is flushed after every chunk
+    sigemptyset(&quiet.sa_mask);
+    ::sigaction(SIGINT, &quiet, nullptr);
     std::string path = base() + "/jobs/" + urlEncode(name) + "/logs";
     std::string query;
     if (follow) query += "follow=true";
@@ -238,32 +246,43 @@ class Commands {
     std::string pending;
     std::string error_body;
     bool error = false;
+    bool any = false;
+    auto print = [&](const std::string& line) {
+      if (line.empty()) return;  // heartbeat
+      try {
+        const json j = json::parse(line);
+        if (j.contains("error")) {
+          error = true;
+          error_body = line;
+          return;
+        }
+        std::cout << (json_out ? j.dump() : cli::renderLogLine(j)) << "\n";
+        any = true;
+      } catch (const json::exception&) {
+        error_body += line;
+      }
+    };
     auto status = http_.stream(path, [&](std::string_view data) {
       if (error) {
         error_body.append(data);
         return;
       }
       pending.append(data);
-      std::size_t nl;
-      while ((nl = pending.find('\n')) != std::string::npos) {
-        const std::string line = pending.substr(0, nl);
-        pending.erase(0, nl + 1);
-        try {
-          const json j = json::parse(line);
-          if (j.contains("error")) {
-            error = true;
-            error_body = line;
-            return;
-          }
-          std::cout << (json_out ? j.dump() : cli::renderLogLine(j)) << "\n";
-        } catch (const json::exception&) {
-          error_body += line;
-        }
+      std::size_t start = 0, nl;
+      while (!error && (nl = pending.find('\n', start)) != std::string::npos) {
+        print(pending.substr(start, nl - start));
+        start = nl + 1;
       }
+      pending.erase(0, start);
       std::cout.flush();
     });
     if (!status) {
-      printError(status.error().message);
+      if (follow && any) {
+        printError("lost the connection to tjfd while following the logs of job '" + name +
+                   "': " + status.error().message);
+      } else {
+        printError(status.error().message);
+      }
       return 2;
     }
     if (*status >= 400) {
@@ -275,6 +294,8 @@ class Commands {
       printError(errorMessage(j, error_body.empty() ? pending : error_body));
       return *status >= 500 ? 2 : 1;
     }
+    if (!pending.empty()) print(pending);  // a last line without its newline
+    std::cout.flush();
     return 0;
   }
 
@@ -385,10 +406,13 @@ class Commands {
     // 2. Apply, in file order.
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       const cli::FileJob& job = *jobs[i];
+      bool deleted = false;  // a one-off job being replaced, between its delete and create
       auto failed = [&](const std::string& message, int code) {
-        printError("Unable to load " + jobLabel(job) + ": " + message +
-                   (i == 0 ? " (no job was changed)"
-                           : " (the jobs before it were loaded, the jobs after it were not)"));
+        const std::string before = deleted ? "it was deleted but not created again"
+                                   : i == 0 ? "no job was changed"
+                                            : "the jobs before it were loaded";
+        printError("Unable to load " + jobLabel(job) + ": " + message + " (" + before +
+                   (i == 0 && !deleted ? "" : ", the jobs after it were not") + ")");
         return code;
       };
       LoadReply reply = loadRequest("PATCH", base() + "/jobs", job.body.dump());
@@ -402,6 +426,7 @@ class Commands {
         if (!reply.error.empty() && reply.status != 404) {
           return failed(reply.error, reply.exitCode());
         }
+        deleted = true;
         reply = loadRequest("POST", base() + "/jobs", job.body.dump());
         if (!reply.error.empty()) return failed(cli::inFileTerms(reply.error), reply.exitCode());
         for (const auto& w : messageList(reply.body, "warning")) printWarning(w);
@@ -410,9 +435,10 @@ class Commands {
         for (const auto& info : messageList(reply.body, "info")) std::cout << info << "\n";
       }
       std::cout.flush();
-      // `wait: true` waits for a one-off job this load started; one that was already up to
-      // date is not run again, so there is nothing to wait for.
-      if (job.wait_seconds && (action == "create" || action == "replace")) {
+      // `wait: true` waits for a one-off job this load started (created, replaced, or turned
+      // into a one-off job); one that was already up to date is not run again, so there is
+      // nothing to wait for.
+      if (job.wait_seconds && action != "unchanged") {
         if (const int rc = wait(job.name, *job.wait_seconds); rc != 0) {
           if (i + 1 < jobs.size()) {
             printError("The jobs after " + jobLabel(job) + " were not loaded");
@@ -685,13 +711,20 @@ int main(int argc, char** argv) {
   std::string prog = "toolforge-jobs";
   if (invoked == "toolforge") {
     if (args.empty() || args.front() == "-h" || args.front() == "--help") {
-      std::cout << "usage: toolforge [-h] {jobs} ...\n\nToolforge command line\n\npositional "
-                   "arguments:\n  {jobs}\n    jobs      Toolforge Jobs Framework\n";
+      std::cout << "usage: toolforge [-h] {jobs,envvars} ...\n\nToolforge command line\n\n"
+                   "positional arguments:\n  {jobs,envvars}\n    jobs      Toolforge Jobs "
+                   "Framework\n    envvars   Environment variables of your tool's jobs\n";
       return args.empty() ? 2 : 0;
     }
+    if (args.front() == "envvars") {  // src/cli/envvars.cpp
+      args.erase(args.begin());
+      ::signal(SIGPIPE, SIG_DFL);
+      return cli::runEnvvars("toolforge envvars", std::move(args));
+    }
     if (args.front() != "jobs") {
-      std::fprintf(stderr, "usage: toolforge [-h] {jobs} ...\ntoolforge: error: argument "
-                           "{jobs}: invalid choice: '%s' (choose from 'jobs')\n",
+      std::fprintf(stderr, "usage: toolforge [-h] {jobs,envvars} ...\ntoolforge: error: "
+                           "argument {jobs,envvars}: invalid choice: '%s' (choose from 'jobs', "
+                           "'envvars')\n",
                    args.front().c_str());
       return 2;
     }

@@ -39,6 +39,52 @@ bool readEmailKey(const std::string& key, const YAML::Node& v, EmailConfig& e) {
   return true;
 }
 
+// The platform-mode keys (docs/platform-mode.md). Returns false for a key that is not one of them.
+bool readPlatformKey(const std::string& key, const YAML::Node& v, PlatformConfig& p) {
+  if (key == "tool_prefix") p.tool_prefix = v.as<std::string>();
+  else if (key == "tool_home_template") p.tool_home_template = v.as<std::string>();
+  else if (key == "tool_cache_seconds") p.tool_cache_seconds = v.as<double>();
+  else if (key == "socket_mode") {
+    // Octal as written ("0660", 660 or 0o660): a mode is never meant in decimal.
+    std::string text = v.as<std::string>();
+    if (text.rfind("0o", 0) == 0) text = text.substr(2);
+    if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string::npos) {
+      throw YAML::Exception(v.Mark(), "socket_mode must be an octal mode such as 0666, not '" +
+                                          v.as<std::string>() + "'");
+    }
+    p.socket_mode = static_cast<unsigned>(std::stoul(text, nullptr, 8));
+  } else if (key == "socket_group") p.socket_group = v.as<std::string>();
+  else if (key == "tls_cert") p.tls_cert = v.as<std::string>();
+  else if (key == "tls_key") p.tls_key = v.as<std::string>();
+  else if (key == "tls_client_ca") p.tls_client_ca = v.as<std::string>();
+  else if (key == "tls_crl") p.tls_crl = v.as<std::string>();
+  else if (key == "envvars_per_tool") p.envvars_per_tool = v.as<std::int64_t>();
+  else if (key == "envvar_value_bytes") p.envvar_value_bytes = v.as<std::int64_t>();
+  else return false;
+  return true;
+}
+
+// The logs keys (docs/logs.md). Sizes are a byte count or a quantity ("1Gi", "500Mi").
+// Returns false for a key that is not one of them.
+bool readLogsKey(const std::string& key, const YAML::Node& v, LogsConfig& l) {
+  auto bytes = [&]() -> std::int64_t {
+    const auto text = v.as<std::string>();
+    auto parsed = model::parseQuantity(text);
+    if (!parsed) {
+      throw YAML::Exception(v.Mark(), key + " must be a size such as 1Gi or 500Mi, not '" +
+                                          text + "'");
+    }
+    return model::memoryBytes(*parsed);
+  };
+  if (key == "log_retention_bytes") l.retention_bytes = bytes();
+  else if (key == "log_retention_days") l.retention_days = v.as<double>();
+  else if (key == "log_retention_interval_seconds") l.retention_interval_seconds = v.as<double>();
+  else if (key == "filelog_rotate_bytes") l.filelog_rotate_bytes = bytes();
+  else if (key == "filelog_rotate_keep") l.filelog_rotate_keep = v.as<int>();
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 Result<Config> loadConfig(const ConfigOverrides& flags) {
@@ -117,6 +163,10 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
           for (const auto& dir : v) c.shared_dirs.emplace_back(dir.as<std::string>());
         } else if (readEmailKey(key, v, c.email)) {
           // email notifications (docs/email.md)
+        } else if (readPlatformKey(key, v, c.platform)) {
+          // platform mode (docs/platform-mode.md)
+        } else if (readLogsKey(key, v, c.logs)) {
+          // log retention and file-log rotation (docs/logs.md)
         } else {
           return invalidArgument(where + ": unknown key '" + key + "'");
         }
@@ -134,12 +184,31 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
   take(c.tool_home, merged.tool_home);
   if (merged.listen) c.listen = merged.listen;
   take(c.images_file, merged.images);
-  if (!socket_set) {
+  if (!socket_set && c.mode == Mode::kPlatform) {
+    // Platform mode: outside the 0700 state directory, where every tool can reach it.
+    c.socket = model::platformSocketPath();
+  } else if (!socket_set) {
     // With a non-default state directory, the socket lives in it, so two daemons with two state
     // directories never fight over one socket.
     c.socket = merged.state_dir || c.state_dir != model::defaultStateDir()
                    ? c.state_dir / "tjfd.sock"
                    : model::defaultSocketPath();
+  }
+  if (!c.platform.socket_mode) c.platform.socket_mode = c.mode == Mode::kPlatform ? 0666 : 0600;
+  if (c.platform.tls() && (c.platform.tls_cert.empty() || c.platform.tls_key.empty() ||
+                           c.platform.tls_client_ca.empty())) {
+    return invalidArgument("TLS needs all of tls_cert, tls_key and tls_client_ca");
+  }
+  if (c.platform.envvars_per_tool < 0 || c.platform.envvar_value_bytes < 0 ||
+      !(c.platform.tool_cache_seconds >= 0)) {
+    return invalidArgument(
+        "envvars_per_tool, envvar_value_bytes and tool_cache_seconds must not be negative");
+  }
+  if (!(c.logs.retention_days >= 0) || !(c.logs.retention_interval_seconds > 0) ||
+      c.logs.filelog_rotate_keep < 0 || c.logs.filelog_rotate_keep > 1000) {
+    return invalidArgument(
+        "log_retention_days must not be negative, log_retention_interval_seconds must be "
+        "positive, and filelog_rotate_keep must be between 0 and 1000");
   }
   for (const auto* q : {&c.defaults.memory, &c.defaults.cpu}) {
     if (auto parsed = model::parseQuantity(*q); !parsed) {

@@ -31,6 +31,31 @@ struct EmailConfig {
   double retry_max_seconds = 3600;               // `email_retry_max_seconds:`
 };
 
+// -- platform mode: tools as Unix accounts, TLS, envvars (docs/platform-mode.md) --
+struct PlatformConfig {
+  std::string tool_prefix = "tools";           // `tool_prefix:` accounts are <prefix>.<tool>
+  std::string tool_home_template;              // `tool_home_template:` e.g. /data/project/{tool}
+  double tool_cache_seconds = 30;              // `tool_cache_seconds:` account lookups kept
+  std::optional<unsigned> socket_mode;         // `socket_mode:` default 0600, platform 0666
+  std::string socket_group;                    // `socket_group:` group of the socket
+  std::filesystem::path tls_cert;              // `tls_cert:` server certificate (PEM)
+  std::filesystem::path tls_key;               // `tls_key:` its key (PEM)
+  std::filesystem::path tls_client_ca;         // `tls_client_ca:` CA of the tools' certificates
+  std::filesystem::path tls_crl;               // `tls_crl:` revoked client certificates (PEM)
+  std::int64_t envvars_per_tool = 128;         // `envvars_per_tool:`
+  std::int64_t envvar_value_bytes = 64 * 1024;  // `envvar_value_bytes:`
+  bool tls() const { return !tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty(); }
+};
+
+// -- logs: retention of the log store and rotation of file logs (docs/logs.md) --
+struct LogsConfig {
+  std::int64_t retention_bytes = std::int64_t{1} << 30;  // `log_retention_bytes:` per tool; 0: none
+  double retention_days = 30;                  // `log_retention_days:`; 0: no age limit
+  double retention_interval_seconds = 60;      // `log_retention_interval_seconds:`
+  std::int64_t filelog_rotate_bytes = 0;       // `filelog_rotate_bytes:` e.g. 100Mi; 0: never
+  int filelog_rotate_keep = 1;                 // `filelog_rotate_keep:` rotated copies kept
+};
+
 struct Config {
   Mode mode = Mode::kPersonal;
   std::filesystem::path state_dir;
@@ -55,6 +80,8 @@ struct Config {
   std::string container_init;           // `container_init:`; empty: tini-static or catatonit
   std::vector<std::filesystem::path> shared_dirs;  // `shared_dirs:` for --mount all containers
   EmailConfig email;
+  PlatformConfig platform;
+  LogsConfig logs;
 };
 
 // Values given on the command line or in the environment (unset: not given).

@@ -2,6 +2,7 @@
 // background. SIGTERM or SIGINT stop it gracefully; running jobs keep running (their shims are
 // re-adopted by the next start).
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,15 +16,19 @@
 
 #include "api/api.hpp"
 #include "api/http_server.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/config.hpp"
 #include "engine/engine.hpp"
 #include "model/images.hpp"
 #include "model/state_paths.hpp"
 #include "model/tool.hpp"
+#include "model/tool_directory_unix.hpp"
 #include "notify/notifier.hpp"
 #include "notify/smtp.hpp"
 #include "runtime/local_runtime.hpp"
+#include "service/envvars.hpp"
 #include "service/job_service.hpp"
+#include "service/log_retention.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -94,21 +99,137 @@ Result<Email> startEmail(boost::asio::io_context& io, store::Store& store, const
   return email;
 }
 
+// -- platform mode (docs/platform-mode.md) -------------------------------------------------------
+
+// The store holds every tool's envvars: the state directory and the database files are the
+// daemon's alone. The database file is created 0600 before SQLite opens it, and SQLite gives its
+// -wal and -shm files the database's mode; files left by an older tjfd are tightened here too.
+Status securePrivateFiles(const model::StateLayout& layout) {
+  if (::chmod(layout.root().c_str(), 0700) != 0) {
+    return systemError("cannot make the state directory '" + layout.root().string() + "' private",
+                       errno);
+  }
+  const std::string db = layout.database().string();
+  if (UniqueFd created(::open(db.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+      !created.valid()) {
+    return systemError("cannot create the store '" + db + "'", errno);
+  }
+  for (const std::string& file : {db, db + "-wal", db + "-shm"}) {
+    if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+      return systemError("cannot make '" + file + "' private", errno);
+    }
+  }
+  return {};
+}
+
+// Who the tools are: the one tool of personal mode, or platform mode's Unix accounts.
+struct Tools {
+  std::unique_ptr<model::ToolDirectory> directory;
+  const model::UnixToolDirectory* accounts = nullptr;  // platform mode
+  std::string personal_tool;                           // personal mode
+  std::string description;                             // for the start-up line
+};
+
+Result<Tools> makeTools(const daemon::Config& config) {
+  Tools tools;
+  if (config.mode == daemon::Mode::kPlatform) {
+    if (::geteuid() != 0) {
+      return invalidArgument("platform mode runs each tool's jobs as the tool's account and needs "
+                             "root; start tjfd as root, or use personal mode");
+    }
+    const auto ttl = Millis(static_cast<std::int64_t>(config.platform.tool_cache_seconds * 1000));
+    auto accounts = model::UnixToolDirectory::create(
+        {.prefix = config.platform.tool_prefix,
+         .home_template = config.platform.tool_home_template,
+         .ttl = ttl,
+         .negative_ttl = std::min(ttl, Millis(2'000))});
+    if (!accounts) return tl::unexpected(accounts.error());
+    tools.accounts = accounts->get();
+    tools.description = "platform mode: tools are the accounts '" +
+                        (*accounts)->accountName("<tool>") + "', home " +
+                        (config.platform.tool_home_template.empty()
+                             ? std::string("from passwd")
+                             : "'" + config.platform.tool_home_template + "'");
+    tools.directory = std::move(*accounts);
+    return tools;
+  }
+  auto tool = model::personalTool(config.tool, config.tool_home.string());
+  if (!tool) return tl::unexpected(tool.error());
+  tools.personal_tool = tool->name;
+  tools.description = "tool '" + tool->name + "' (home " + tool->home.string() + ")";
+  tools.directory = std::make_unique<model::SingleToolDirectory>(*tool);
+  return tools;
+}
+
+// Who a connection is (api/http_server.hpp): a TLS client by its certificate's common name; on
+// the Unix socket, platform mode maps the peer's uid to its tool account, personal mode serves
+// its own user (and root); plain TCP (personal mode only) is the tool, as before.
+api::Authenticator makeAuthenticator(const Tools& tools, bool platform) {
+  const uid_t self = ::getuid();
+  return [&tools, platform, self](const api::Peer& peer) -> api::Identity {
+    if (peer.certificate) {
+      if (!peer.certificate->common_name) return {"", peer.certificate->refusal};
+      const std::string& name = *peer.certificate->common_name;
+      auto tool = tools.directory->find(name);
+      if (!tool) {
+        return {"", "the client certificate is for '" + name + "', which is no tool here (" +
+                        tool.error().message + ")"};
+      }
+      return {tool->name, ""};
+    }
+    if (!peer.credentials) {
+      if (platform) return {"", "a TCP client must use TLS with its tool's certificate"};
+      return {tools.personal_tool, ""};
+    }
+    const uid_t uid = peer.credentials->uid;
+    if (!platform) {
+      if (uid == self || uid == 0) return {tools.personal_tool, ""};
+      return {"", "this tjfd is the personal daemon of uid " + std::to_string(self) +
+                      " and serves no one else"};
+    }
+    if (uid == 0) {
+      return {"", "root is no tool; run the command as the tool's account (for example "
+                  "`runuser -u " + tools.accounts->accountName("<tool>") +
+                  " -- toolforge jobs list`)"};
+    }
+    auto tool = tools.accounts->findByUid(uid);
+    if (!tool) return {"", tool.error().message};
+    return {tool->name, ""};
+  };
+}
+
+Result<api::UnixSocketOptions> socketOptions(const daemon::Config& config) {
+  api::UnixSocketOptions options;
+  options.mode = static_cast<mode_t>(config.platform.socket_mode.value_or(0600));
+  if (!config.platform.socket_group.empty()) {
+    std::vector<char> buffer(16384);
+    group entry{};
+    group* found = nullptr;
+    const int rc = ::getgrnam_r(config.platform.socket_group.c_str(), &entry, buffer.data(),
+                                buffer.size(), &found);
+    if (rc != 0 || !found) {
+      return invalidArgument("socket_group '" + config.platform.socket_group +
+                             "' is not a group of this machine");
+    }
+    options.group = found->gr_gid;
+  }
+  return options;
+}
+
 int run(const daemon::Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
   if (ec) return fail("cannot create the state directory '" + config.state_dir.string() +
                       "': " + ec.message());
-  ::chmod(config.state_dir.c_str(), 0700);
   const model::StateLayout layout(config.state_dir);
+  if (auto ok = securePrivateFiles(layout); !ok) return fail(ok.error().message);
   std::filesystem::create_directories(layout.runsDir(), ec);
 
-  if (config.mode == daemon::Mode::kPlatform) {
-    return fail("platform mode is not available in this build yet; run in personal mode");
-  }
-  auto tool = model::personalTool(config.tool, config.tool_home.string());
-  if (!tool) return fail(tool.error().message);
-  const model::SingleToolDirectory tools(*tool);
+  const bool platform = config.mode == daemon::Mode::kPlatform;
+  auto made_tools = makeTools(config);
+  if (!made_tools) return fail(made_tools.error().message);
+  const Tools& tool_set = *made_tools;
+  const model::ToolDirectory& tools = *tool_set.directory;
 
   auto catalogue = config.images_file.empty()
                        ? Result<model::ImageCatalogue>(model::ImageCatalogue::defaults())
@@ -120,11 +241,16 @@ int run(const daemon::Config& config) {
                                               model::ImageCatalogue::defaults());
   }
 
+  SystemClock clock;
   auto store = store::Store::open(layout.database());
   if (!store) return fail(store.error().message);
+  if (auto ok = securePrivateFiles(layout); !ok) return fail(ok.error().message);  // -wal, -shm
+  service::EnvvarService envvars(
+      **store, clock,
+      {.max_per_tool = static_cast<std::size_t>(config.platform.envvars_per_tool),
+       .max_value_bytes = static_cast<std::size_t>(config.platform.envvar_value_bytes)});
 
   boost::asio::io_context io(1);
-  SystemClock clock;
   const auto shim = siblingExecutable("tjf-shim");
   if (::access(shim.c_str(), X_OK) != 0) {
     return fail("cannot find the run supervisor '" + shim.string() + "' (set TJF_SHIM)");
@@ -151,7 +277,9 @@ int run(const daemon::Config& config) {
                                    .pids_limit = config.pids_per_run,
                                    .oci = oci,
                                    .container_init = runtime::findContainerInit(config.container_init),
-                                   .shared_dirs = config.shared_dirs});
+                                   .shared_dirs = config.shared_dirs,
+                                   .filelog_rotate_bytes = config.logs.filelog_rotate_bytes,
+                                   .filelog_rotate_keep = config.logs.filelog_rotate_keep});
   engine::Engine engine(io, **store, local, clock,
                         {.images = &*catalogue,
                          .tools = &tools,
@@ -159,36 +287,82 @@ int run(const daemon::Config& config) {
                          .retry = {.base = Millis(config.retry_backoff_ms),
                                    .cap = std::max(Millis(config.retry_backoff_ms),
                                                    Millis(360'000))},
+                         .drop_privileges = platform,
                          .supervision = {.restart_base = Millis(config.restart_backoff_ms)},
-                         .quota = [&](const std::string& t) { return quota_config->forTool(t); }});
+                         .quota = [&](const std::string& t) { return quota_config->forTool(t); },
+                         .tool_env = [&](const std::string& t) { return envvars.environment(t); }});
   // Before recovery: the notifier's first start takes the events recorded so far as history.
   auto email = startEmail(io, **store, clock, tools, layout, config.email);
   if (!email) return fail("email notifications: " + email.error().message);
   if (auto ok = engine.recover(); !ok) return fail("recovery failed: " + ok.error().message);
 
+  // Log retention (docs/logs.md): each tool's limits on the log store, enforced on a timer.
+  service::LogRetention log_retention(
+      io, **store, clock,
+      {.layout = layout,
+       .policy = {.max_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(
+                      0, config.logs.retention_bytes)),
+                  .max_age = std::chrono::seconds(
+                      static_cast<std::int64_t>(config.logs.retention_days * 86400))},
+       .interval = Millis(static_cast<std::int64_t>(config.logs.retention_interval_seconds * 1000))});
+  log_retention.start();
   service::QuotaService quotas(
       **store, engine,
       {.quotas = *quota_config,
        .oci_runtime = oci.has_value(),
-       .limits_not_enforced = cgroups.enforced() ? std::string() : cgroups.reason});
+       .limits_not_enforced = cgroups.enforced() ? std::string() : cgroups.reason,
+       .logs = &log_retention});
   service::JobService jobs(**store, engine, clock,
                            {.images = &*catalogue, .tools = &tools, .defaults = config.defaults,
                             .quotas = &quotas});
-  api::Api api(io, jobs, clock, {.layout = layout});
-  const std::string tool_name = tool->name;
-  api::HttpServer server(io, api, [tool_name](const std::optional<api::PeerCredentials>&) {
-    // Personal mode: whoever can open the 0600 socket is the owner, and so the tool.
-    return api::Identity{tool_name};
-  });
-  if (auto ok = server.listenUnix(config.socket); !ok) return fail(ok.error().message);
+  api::Api api(io, jobs, clock,
+               {.layout = layout, .envvars = &envvars, .log_files_owned_by_tool = platform});
+  api::HttpServer server(io, api, makeAuthenticator(tool_set, platform));
+  auto socket_options = socketOptions(config);
+  if (!socket_options) return fail(socket_options.error().message);
+  if (auto ok = server.listenUnix(config.socket, *socket_options); !ok) {
+    return fail(ok.error().message);
+  }
+  if (platform) {
+    // Every tool must be able to reach the socket: say so when a directory on the way is closed.
+    for (auto dir = config.socket.parent_path(); !dir.empty() && dir != dir.root_path();
+         dir = dir.parent_path()) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0011) == 0) {
+        std::fprintf(stderr, "tjfd: warning: tools cannot reach the socket %s: %s is mode %04o\n",
+                     config.socket.c_str(), dir.c_str(), st.st_mode & 07777);
+        break;
+      }
+    }
+  }
+  std::shared_ptr<api::TlsContext> tls;
+  if (config.platform.tls()) {
+    auto made = api::TlsContext::create({.certificate = config.platform.tls_cert,
+                                         .private_key = config.platform.tls_key,
+                                         .client_ca = config.platform.tls_client_ca,
+                                         .crl = config.platform.tls_crl});
+    if (!made) return fail("TLS: " + made.error().message);
+    tls = std::move(*made);
+    if (!config.listen) {
+      std::fprintf(stderr, "tjfd: warning: tls_cert is set but nothing listens on TCP (listen)\n");
+    }
+  }
   if (config.listen) {
     const auto colon = config.listen->rfind(':');
     if (colon == std::string::npos) return fail("--listen needs HOST:PORT");
-    auto port = server.listenTcp(config.listen->substr(0, colon),
-                                 static_cast<unsigned short>(std::stoi(config.listen->substr(colon + 1))));
+    if (platform && !tls) {
+      return fail("in platform mode, listen needs TLS (tls_cert, tls_key, tls_client_ca): a TCP "
+                  "client must show its tool's certificate");
+    }
+    std::string host = config.listen->substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const auto port_number = static_cast<unsigned short>(std::stoi(config.listen->substr(colon + 1)));
+    auto port = tls ? server.listenTls(host, port_number, tls) : server.listenTcp(host, port_number);
     if (!port) return fail(port.error().message);
-    std::fprintf(stderr, "tjfd: listening on %s:%u\n", config.listen->substr(0, colon).c_str(),
-                 *port);
+    std::fprintf(stderr, "tjfd: listening on %s:%u%s\n", host.c_str(), *port,
+                 tls ? " (TLS, client certificates)" : "");
   }
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
@@ -203,9 +377,8 @@ int run(const daemon::Config& config) {
     std::ofstream pid_file(layout.root() / "tjfd.pid");
     pid_file << ::getpid() << "\n";
   }
-  std::fprintf(stderr, "tjfd: tool '%s' (home %s), state %s, listening on %s\n",
-               tool->name.c_str(), tool->home.c_str(), config.state_dir.c_str(),
-               config.socket.c_str());
+  std::fprintf(stderr, "tjfd: %s, state %s, listening on %s\n",
+               tool_set.description.c_str(), config.state_dir.c_str(), config.socket.c_str());
   io.run();
   std::filesystem::remove(layout.root() / "tjfd.pid", ec);
   return 0;

@@ -28,43 +28,39 @@ void stopOrCancel(ContinuousDecision& d, const RunRecord& run) {
   }
 }
 
-void decideProbes(ContinuousDecision& d, const RunRecord& run, const ProbeState* state,
-                  TimePoint now, const ProbePolicy& policy) {
-  if (run.stop_requested) return;  // on its way out: no more probes
+}  // namespace
+
+ProbeVerdict decideProbe(const ProbeState* state, TimePoint now, const ProbePolicy& policy) {
+  ProbeVerdict v;
   const ProbeState fresh;
   const ProbeState& s = state ? *state : fresh;
   const bool startup = !s.startup_done;
   const Millis period = startup ? policy.startup_period : policy.liveness_period;
   const TimePoint due = s.last_started ? *s.last_started + period : now;
   if (s.in_flight) {
-    // The result nudges the job when it matters (recordProbeResult); otherwise this wake-up
-    // starts the next probe. A probe still running at its due time is not doubled.
-    if (due > now) wakeNoLaterThan(d, due);
-    return;
+    // A probe still running at its due time is not doubled: its result decides.
+    if (due > now) v.next = due;
+    return v;
   }
+  const std::string last = s.last_message.empty() ? "" : " (last: " + s.last_message + ")";
   if (startup && s.startup_failures >= policy.startup_failure_threshold) {
-    d.health_stops.push_back(HealthStop{
-        run.id, "the startup health check failed " + std::to_string(s.startup_failures) +
-                    " times without a success" +
-                    (s.last_message.empty() ? "" : " (last: " + s.last_message + ")")});
-    return;
+    v.stop = "the startup health check failed " + std::to_string(s.startup_failures) +
+             " times without a success" + last;
+    return v;
   }
   if (!startup && s.consecutive_failures >= policy.liveness_failure_threshold) {
-    d.health_stops.push_back(HealthStop{
-        run.id, "the health check failed " + std::to_string(s.consecutive_failures) +
-                    " times in a row" +
-                    (s.last_message.empty() ? "" : " (last: " + s.last_message + ")")});
-    return;
+    v.stop = "the health check failed " + std::to_string(s.consecutive_failures) +
+             " times in a row" + last;
+    return v;
   }
   if (due <= now) {
-    d.probes.push_back(ProbeRun{run.id, startup ? ProbePhase::kStartup : ProbePhase::kLiveness});
-    wakeNoLaterThan(d, now + period);
+    v.probe_now = startup ? ProbePhase::kStartup : ProbePhase::kLiveness;
+    v.next = now + period;
   } else {
-    wakeNoLaterThan(d, due);
+    v.next = due;
   }
+  return v;
 }
-
-}  // namespace
 
 bool endedByItself(const RunRecord& run) {
   if (!model::isFinal(run.state) || run.state == RunState::kSkipped) return false;
@@ -131,13 +127,16 @@ ContinuousDecision decideContinuous(const ContinuousInput& input, TimePoint now,
         break;
       }
       case RunState::kRunning: {
-        if (!input.probed) break;
+        if (!input.probed || latest.stop_requested) break;  // on its way out: no more probes
         const ProbeState* state = nullptr;
         if (input.probes) {
           const auto it = input.probes->find(latest.id);
           if (it != input.probes->end()) state = &it->second;
         }
-        decideProbes(d, latest, state, now, probes);
+        const ProbeVerdict v = decideProbe(state, now, probes);
+        if (v.stop) d.health_stops.push_back(HealthStop{latest.id, *v.stop});
+        if (v.probe_now) d.probes.push_back(ProbeRun{latest.id, *v.probe_now});
+        if (v.next) d.probe_wakes.push_back(ProbeWake{latest.id, *v.next});
         break;
       }
       case RunState::kSucceeded:

@@ -74,12 +74,34 @@ struct HealthStop {
   std::string message;
 };
 
+// Look at this run's probes again at this time (decideProbe).
+struct ProbeWake {
+  std::int64_t run_id = 0;
+  TimePoint at{};
+};
+
 struct ContinuousDecision {
   std::vector<Action> actions;  // CreateRun (with replica), StartRun, StopRun, CancelRun
   std::vector<HealthStop> health_stops;
   std::vector<ProbeRun> probes;
+  // Probe rhythm of running runs: the engine keeps it per run with decideProbe, without a
+  // reconcile of the job (which reads the store) on every probe.
+  std::vector<ProbeWake> probe_wakes;
+  // Reconcile the job again then: a back-off ends, or a run just started gets its first probe.
   std::optional<TimePoint> wake_at;
 };
+
+// The probe policy of one running run that is not being stopped: probe now, stop it (its health
+// check failed), or wait. `state` null: no probe yet (a new run, or one adopted after a daemon
+// restart), so the startup phase begins now.
+struct ProbeVerdict {
+  std::optional<ProbePhase> probe_now;
+  std::optional<std::string> stop;  // why, for the run's record
+  // Look again then. Unset while a probe runs and the next one is not yet due... or overdue:
+  // then the probe's result decides.
+  std::optional<TimePoint> next;
+};
+ProbeVerdict decideProbe(const ProbeState* state, TimePoint now, const ProbePolicy& policy);
 
 struct ContinuousInput {
   int replicas = 1;
@@ -112,9 +134,9 @@ bool endedByItself(const model::RunRecord& run);
 // Marks a probe as started at `at`.
 void recordProbeStart(ProbeState& state, TimePoint at);
 
-// Records a probe's result. Returns whether the decide step must run again now (a failure, the
-// end of the startup phase, or a probe so slow that the next one is already due); otherwise the
-// wake-up armed when the probe started is enough.
+// Records a probe's result. Returns whether something must happen now rather than at the wake-up
+// armed when the probe started: the run reached a failure threshold, passed its startup check, or
+// the probe was so slow that the next one is already due.
 bool recordProbeResult(ProbeState& state, bool healthy, TimePoint at, std::string message,
                        const ProbePolicy& policy);
 

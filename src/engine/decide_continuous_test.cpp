@@ -148,6 +148,13 @@ class World {
   }
 };
 
+std::optional<TimePoint> probeWake(const ContinuousDecision& d, std::int64_t run_id) {
+  for (const auto& wake : d.probe_wakes) {
+    if (wake.run_id == run_id) return wake.at;
+  }
+  return std::nullopt;
+}
+
 std::int64_t secondsOf(TimePoint::duration d) {
   return std::chrono::duration_cast<seconds>(d).count();
 }
@@ -305,7 +312,8 @@ TEST(DecideContinuous, StartupProbesEverySecondAndASlowStarterSucceedingAtProbe1
     d = w.step();
     ASSERT_EQ(w.launched.size(), 1u) << "probe " << probes + 1;
     EXPECT_EQ(w.launched[0].phase, ProbePhase::kStartup);
-    EXPECT_EQ(d.wake_at, w.clock.now() + seconds(1));
+    EXPECT_EQ(probeWake(d, id), w.clock.now() + seconds(1));
+    EXPECT_FALSE(d.wake_at) << "the probe rhythm needs no reconcile of the job";
     ++probes;
     w.clock.advance(Millis(200));
     const bool healthy = probes == 119;
@@ -318,7 +326,7 @@ TEST(DecideContinuous, StartupProbesEverySecondAndASlowStarterSucceedingAtProbe1
   const TimePoint passed = *w.probes[id].last_started;
   d = w.step();
   EXPECT_TRUE(w.launched.empty());
-  EXPECT_EQ(d.wake_at, passed + seconds(10));
+  EXPECT_EQ(probeWake(d, id), passed + seconds(10));
   w.clock.set(passed + seconds(10));
   d = w.step();
   ASSERT_EQ(w.launched.size(), 1u);
@@ -394,7 +402,8 @@ TEST(DecideContinuous, AHungProbeIsNotDoubledAndItsLateResultAsksForADecision) {
   w.clock.advance(seconds(3));  // past the 1 s period, before the 5 s timeout
   const auto d = w.step();
   EXPECT_TRUE(w.launched.empty());
-  EXPECT_FALSE(d.wake_at) << "no busy loop while a late probe runs: its result nudges";
+  EXPECT_FALSE(d.wake_at);
+  EXPECT_TRUE(d.probe_wakes.empty()) << "no busy loop while a late probe runs: its result decides";
   w.clock.advance(seconds(2));
   EXPECT_TRUE(w.probeResult(id, false)) << "timed out, and the next probe is overdue";
   w.step();
@@ -512,6 +521,35 @@ TEST(DecideContinuous, AdoptedRunsStartTheirStartupPhaseAgain) {
   w.step();
   ASSERT_EQ(w.launched.size(), 1u);
   EXPECT_EQ(w.launched[0].phase, ProbePhase::kStartup);
+}
+
+TEST(DecideProbe, FollowsTheRhythmAndTheThresholds) {
+  const ProbePolicy policy;
+  const TimePoint t0 = fromUnixMillis(1'700'000'000'000);
+  auto v = decideProbe(nullptr, t0, policy);
+  EXPECT_EQ(v.probe_now, ProbePhase::kStartup) << "no state yet: probe now";
+  EXPECT_EQ(v.next, t0 + seconds(1));
+
+  ProbeState s;
+  recordProbeStart(s, t0);
+  v = decideProbe(&s, t0 + Millis(500), policy);
+  EXPECT_FALSE(v.probe_now);
+  EXPECT_EQ(v.next, t0 + seconds(1)) << "in flight, next one not due yet";
+  EXPECT_TRUE(recordProbeResult(s, true, t0 + Millis(600), "exit code 0", policy))
+      << "passing the startup check is news";
+  v = decideProbe(&s, t0 + Millis(600), policy);
+  EXPECT_FALSE(v.probe_now);
+  EXPECT_EQ(v.next, t0 + seconds(10)) << "liveness, 10 s after the last probe began";
+
+  for (int i = 0; i < 3; ++i) {
+    recordProbeStart(s, t0 + seconds(10 * (i + 1)));
+    recordProbeResult(s, false, t0 + seconds(10 * (i + 1)), "HTTP 503", policy);
+  }
+  v = decideProbe(&s, t0 + seconds(31), policy);
+  ASSERT_TRUE(v.stop);
+  EXPECT_EQ(*v.stop, "the health check failed 3 times in a row (last: HTTP 503)");
+  EXPECT_FALSE(v.probe_now);
+  EXPECT_FALSE(v.next);
 }
 
 TEST(RestartBackoff, DoublesAndCaps) {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 
 #include "base/time_format.hpp"
+#include "engine/admission.hpp"
 
 namespace tjf::engine {
 namespace {
@@ -36,9 +38,14 @@ std::string activity(const RunRecord& run, TimePoint now) {
   return "waiting to be retried";
 }
 
-std::string countText(int n) {
-  return n >= kMaxCountedMisses ? std::to_string(kMaxCountedMisses) + " or more"
-                                : std::to_string(n);
+// "1 fire time", "179 fire times", "1000 or more fire times".
+std::string fireTimes(int n, std::string_view between = "") {
+  std::string text = n >= kMaxCountedMisses ? std::to_string(kMaxCountedMisses) + " or more"
+                                            : std::to_string(n);
+  text += " ";
+  text += between;
+  text += n == 1 ? "fire time" : "fire times";
+  return text;
 }
 
 }  // namespace
@@ -85,8 +92,11 @@ ScheduledDecision decideScheduled(const model::ResolvedJob& job, const cron::Sch
     const bool manual = !fire.has_value();
     switch (last->state) {
       case RunState::kPending:
-        if (!manual && last->attempt == 1 && !last->not_before && late(*fire)) {
+        if (!manual && last->attempt == 1 && !last->not_before && late(*fire) &&
+            !isQuotaWait(last->message)) {
           // Created for its fire but never started (the daemon stopped in between): too late now.
+          // A run waiting for quota is not late: the deadline is for creating the run (as for a
+          // CronJob's Job), and it starts when the tool has room.
           d.actions.push_back(CancelRun{last->id, RunReason::kMissedDeadline});
           break;
         }
@@ -109,10 +119,10 @@ ScheduledDecision decideScheduled(const model::ResolvedJob& job, const cron::Sch
         // --retry times, after the back-off.
         if (last->reason == RunReason::kStopped) break;
         if (last->attempt - 1 >= job.retry) break;
-        const TimePoint finished = last->finished_at.value_or(now);
-        chain_actions.push_back(CreateRun{.attempt = last->attempt + 1,
-                                          .not_before = finished + retryBackoff(last->attempt, retry),
-                                          .scheduled_for = fire});
+        const TimePoint retry_at =
+            last->finished_at.value_or(now) + retryBackoff(last->attempt, retry);
+        chain_actions.push_back(
+            CreateRun{.attempt = last->attempt + 1, .not_before = retry_at, .scheduled_for = fire});
         if (!blocking || last->id > blocking->id) blocking = last;
         break;
       }
@@ -144,17 +154,18 @@ ScheduledDecision decideScheduled(const model::ResolvedJob& job, const cron::Sch
                         formatDuration(job.starting_deadline_seconds) +
                         " (the daemon was not running or fell behind)";
       if (earlier > 0) {
-        why += "; " + countText(earlier) + " earlier fire times since " +
-               formatIsoUtc(*first_missed) + " were missed too";
+        why += "; " + fireTimes(earlier, "earlier ") + " since " + formatIsoUtc(*first_missed) +
+               (earlier == 1 ? " was" : " were") + " missed too";
       }
       d.skips.push_back(SkipFire{*fire, RunReason::kMissedDeadline, std::move(why)});
     } else {
       if (earlier > 0 && last_missed) {
         d.skips.push_back(SkipFire{
             *last_missed, RunReason::kMissedDeadline,
-            countText(earlier) + " fire times from " + formatIsoUtc(*first_missed) + " to " +
-                formatIsoUtc(*last_missed) +
-                " were missed (the daemon was not running or fell behind); only the latest, " +
+            (earlier == 1 ? "the fire time " + formatIsoUtc(*first_missed) + " was"
+                          : fireTimes(earlier) + " from " + formatIsoUtc(*first_missed) + " to " +
+                                formatIsoUtc(*last_missed) + " were") +
+                " missed (the daemon was not running or fell behind); only the latest, " +
                 formatIsoUtc(*fire) + ", was still inside the starting deadline and runs"});
       }
       switch (job.concurrency_policy) {

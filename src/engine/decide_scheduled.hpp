@@ -23,6 +23,8 @@
 //    decideOneOff does for one-off jobs. A retry counts as active for Forbid.
 //  - A run that was created for a fire but never started (the daemon stopped in between) is
 //    started if its fire is still inside the deadline, else recorded as skipped (kMissedDeadline).
+//    A run waiting for the tool's running quota (admission.hpp) is not late: it keeps waiting,
+//    and counts as active for Forbid.
 //  - Manual runs (`toolforge jobs restart`): the service writes a pending run without
 //    `scheduled_for` (one per generation, since restart starts a new generation, which also stops
 //    the runs of the old one). It starts as soon as no run of an older generation is active,

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "base/time_format.hpp"
+#include "engine/admission.hpp"
 #include "engine/decide_scheduled.hpp"
 
 namespace tjf::engine {
@@ -310,6 +311,19 @@ TEST_F(DecideScheduledTest, ARunCreatedButNeverStartedStartsOnlyInsideTheDeadlin
   EXPECT_TRUE(d.skips.empty());
 }
 
+TEST_F(DecideScheduledTest, ARunWaitingForQuotaIsNeverTooLate) {
+  RunRecord waiting = run(3, at("2024-05-01T10:04:00Z"), RunState::kPending);
+  waiting.message = "Unable to start, out of quota for cpu";
+  ASSERT_TRUE(isQuotaWait(waiting.message));
+  input_.runs = {waiting};
+  clock_.set(at("2024-05-01T10:05:00Z"));
+  const auto d = decide(every_minute_);
+  ASSERT_EQ(d.actions.size(), 1u);
+  EXPECT_EQ(std::get<StartRun>(d.actions[0]).run_id, 3);  // admission decides again
+  ASSERT_EQ(d.skips.size(), 1u);  // and the 10:05 fire is skipped under Forbid
+  EXPECT_EQ(d.skips[0].reason, RunReason::kConcurrencyForbid);
+}
+
 // ---- Downtime ---------------------------------------------------------------------------------
 
 TEST_F(DecideScheduledTest, AfterDowntimeTheLatestFireRunsOnceIfInsideTheDeadline) {
@@ -345,6 +359,23 @@ TEST_F(DecideScheduledTest, AfterDowntimePastTheDeadlineOneSkippedRunIsRecorded)
             "of 30s (the daemon was not running or fell behind); 6 earlier fire times since "
             "2024-05-01T04:00:00Z were missed too");
   EXPECT_EQ(show(d.next_fire), "2024-05-01T11:00:00Z");
+}
+
+TEST_F(DecideScheduledTest, OneMissedFireIsNamedInTheSingular) {
+  input_.generation_start = at("2024-05-01T00:00:00Z");
+  input_.runs = {run(1, at("2024-05-01T09:58:00Z"), RunState::kSucceeded)};
+  clock_.set(at("2024-05-01T10:00:10Z"));
+  auto d = decide(every_minute_);
+  ASSERT_EQ(d.skips.size(), 1u);
+  EXPECT_EQ(d.skips[0].message,
+            "the fire time 2024-05-01T09:59:00Z was missed (the daemon was not running or fell "
+            "behind); only the latest, 2024-05-01T10:00:00Z, was still inside the starting "
+            "deadline and runs");
+  clock_.set(at("2024-05-01T10:00:41Z"));
+  d = decide(every_minute_);
+  ASSERT_EQ(d.skips.size(), 1u);
+  EXPECT_THAT(d.skips[0].message,
+              HasSubstr("; 1 earlier fire time since 2024-05-01T09:59:00Z was missed too"));
 }
 
 TEST_F(DecideScheduledTest, AVeryLongDowntimeIsCountedUpToALimit) {
@@ -680,7 +711,8 @@ TEST(ScheduledTimeline, AllowOverlapsAndReplaceStops) {
   allow.concurrency_policy = ConcurrencyPolicy::kAllow;
   Timeline a(allow, schedule("*/5 * * * *"), at("2024-05-01T09:59:00Z"), std::chrono::minutes(7));
   a.runUntil(at("2024-05-01T10:15:00Z"));
-  EXPECT_EQ(a.history(), (V{"10:00 succeeded", "10:05 succeeded", "10:10 running", "10:15 running"}));
+  EXPECT_EQ(a.history(),
+            (V{"10:00 succeeded", "10:05 succeeded", "10:10 running", "10:15 running"}));
 
   model::ResolvedJob replace;
   replace.concurrency_policy = ConcurrencyPolicy::kReplace;

@@ -49,7 +49,9 @@ Engine::Engine(asio::io_context& io, store::Store& store, runtime::Runtime& runt
 }
 
 Engine::~Engine() {
-  for (const auto& [run_id, probe] : probes_in_flight_) prober_->cancel(probe);
+  for (const auto& [run_id, slot] : probe_slots_) {
+    if (slot.in_flight) prober_->cancel(*slot.in_flight);
+  }
 }
 
 Status Engine::recover() {
@@ -223,6 +225,22 @@ Result<runtime::RunRequest> Engine::buildRequest(const model::JobRecord& job, co
              "TJF_RUN_ID=" + std::to_string(run.id),
              "TJF_ATTEMPT=" + std::to_string(run.attempt)};
   if (job.spec.port) req.env.push_back("PORT=" + std::to_string(*job.spec.port));
+  // -- the tool's envvars (EngineOptions::tool_env) --
+  if (options_.tool_env) {
+    auto extra = options_.tool_env(job.tool);
+    if (!extra) return tl::unexpected(extra.error());
+    for (const auto& [name, value] : *extra) {
+      const std::string prefix = name + "=";
+      auto same = std::find_if(req.env.begin(), req.env.end(), [&](const std::string& kv) {
+        return kv.compare(0, prefix.size(), prefix) == 0;
+      });
+      if (same == req.env.end()) {
+        req.env.push_back(prefix + value);
+      } else if (name == "PATH" || name == "LANG" || name == "SHELL") {
+        *same = prefix + value;
+      }  // anything else tjf set wins (service/envvars.cpp refuses those names anyway)
+    }
+  }
   if (resolved->filelog) {
     req.stdout_path = resolved->stdout_path;
     req.stderr_path = resolved->stderr_path;
@@ -279,6 +297,18 @@ void Engine::onExit(const runtime::RunExit& exit) {
   RunRecord run = **found;
   forgetProbe(run.id);
   if (isFinal(run.state)) return;  // reported once already
+  if (exit.never_started) {
+    // Recorded as running, but the daemon stopped before its shim existed: it is still owed one
+    // start, under the same id, and it is not a failed attempt.
+    run.state = RunState::kPending;
+    run.started_at.reset();
+    run.shim_pid = 0;
+    run.shim_start_ticks = 0;
+    if (auto ok = store_.updateRun(run); !ok) logError("reset a run that never started", ok.error());
+    event(run, "restarting", exit.message);
+    nudge(run.job_id);
+    return;
+  }
   const RunReason reported = model::runReasonFromString(exit.reason).value_or(RunReason::kError);
   // A stop that tjf asked for with a reason of its own (a failed health check) keeps it: the
   // shim only knows it was told to stop.
@@ -422,15 +452,29 @@ void Engine::reconcileContinuous(const model::JobRecord& job,
   input.probes = &probe_states_;
   const ContinuousDecision decision =
       decideContinuous(input, now, options_.supervision, options_.probes);
+  // Runs on their way out are probed no more (a stopped run's probe state goes at its exit).
+  for (const auto& run : stale) forgetProbe(run.id);
+  for (const auto& run : input.runs) {
+    if (run.stop_requested) forgetProbe(run.id);
+  }
   for (const auto& action : decision.actions) apply(&job, action);
   for (const auto& stop : decision.health_stops) stopForHealthCheck(stop);
   for (const auto& probe : decision.probes) startProbe(job, probe);
+  for (const auto& wake : decision.probe_wakes) {
+    if (auto slot = probe_slots_.find(wake.run_id); slot != probe_slots_.end()) {
+      slot->second.job_id = job.id;
+    } else {
+      probe_slots_[wake.run_id].job_id = job.id;
+    }
+    armProbeTimer(wake.run_id, wake.at);
+  }
   if (decision.wake_at) wakeAt(job.id, *decision.wake_at);
 }
 
 void Engine::startProbe(const model::JobRecord& job, const ProbeRun& probe) {
-  auto spec = probe_specs_.find(probe.run_id);
-  if (spec == probe_specs_.end()) {
+  ProbeSlot& slot = probe_slots_[probe.run_id];
+  slot.job_id = job.id;
+  if (!slot.spec) {
     // Built once per run: the same environment, directory and identity as the run itself.
     auto run = store_.runById(probe.run_id);
     if (!run || !*run) return;
@@ -453,26 +497,52 @@ void Engine::startProbe(const model::JobRecord& job, const ProbeRun& probe) {
     p.gid = request->gid;
     p.groups = request->groups;
     p.timeout = options_.probes.timeout;
-    spec = probe_specs_.emplace(probe.run_id, std::move(p)).first;
+    slot.spec = std::move(p);
   }
-  recordProbeStart(probe_states_[probe.run_id], clock_.now());
-  const std::int64_t job_id = job.id;
-  const std::int64_t run_id = probe.run_id;
-  probes_in_flight_[run_id] =
-      prober_->start(spec->second, [this, job_id, run_id](const runtime::ProbeResult& result) {
-        onProbeResult(job_id, run_id, result);
-      });
+  launchProbe(probe.run_id, slot);
 }
 
-void Engine::onProbeResult(std::int64_t job_id, std::int64_t run_id,
-                           const runtime::ProbeResult& result) {
-  probes_in_flight_.erase(run_id);
+void Engine::launchProbe(std::int64_t run_id, ProbeSlot& slot) {
+  if (slot.in_flight) return;
+  recordProbeStart(probe_states_[run_id], clock_.now());
+  slot.in_flight = prober_->start(
+      *slot.spec, [this, run_id](const runtime::ProbeResult& result) { onProbeResult(run_id, result); });
+}
+
+// The rhythm of one run's probes, between reconciles of its job: the same decideProbe the
+// reconcile uses, on what is in memory; a failed health check goes back through the reconcile,
+// which reads the run and stops it.
+void Engine::probeTick(std::int64_t run_id) {
+  const auto slot = probe_slots_.find(run_id);
+  if (slot == probe_slots_.end()) return;  // the run has ended
   const auto state = probe_states_.find(run_id);
-  if (state == probe_states_.end()) return;  // the run ended meanwhile
-  if (recordProbeResult(state->second, result.healthy, clock_.now(), result.message,
-                        options_.probes)) {
-    nudge(job_id);
+  const ProbeVerdict v = decideProbe(state == probe_states_.end() ? nullptr : &state->second,
+                                     clock_.now(), options_.probes);
+  if (v.stop || (v.probe_now && !slot->second.spec)) {
+    nudge(slot->second.job_id);
+    return;
   }
+  if (v.probe_now) launchProbe(run_id, slot->second);
+  if (v.next) armProbeTimer(run_id, *v.next);
+}
+
+void Engine::armProbeTimer(std::int64_t run_id, TimePoint at) {
+  ProbeSlot& slot = probe_slots_[run_id];
+  if (!slot.timer) slot.timer = std::make_unique<asio::steady_timer>(io_);
+  const auto delay = std::max(at - clock_.now(), TimePoint::duration::zero());
+  slot.timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+  slot.timer->async_wait([this, run_id](const boost::system::error_code& ec) {
+    if (!ec) probeTick(run_id);
+  });
+}
+
+void Engine::onProbeResult(std::int64_t run_id, const runtime::ProbeResult& result) {
+  const auto slot = probe_slots_.find(run_id);
+  if (slot == probe_slots_.end()) return;  // the run ended meanwhile
+  slot->second.in_flight.reset();
+  recordProbeResult(probe_states_[run_id], result.healthy, clock_.now(), result.message,
+                    options_.probes);
+  probeTick(run_id);
 }
 
 void Engine::stopForHealthCheck(const HealthStop& stop) {
@@ -488,16 +558,16 @@ void Engine::stopForHealthCheck(const HealthStop& stop) {
     if (auto ok = store_.updateRun(run); !ok) logError("stop a run", ok.error());
     event(run, "health-check-failed", stop.message + "; stopping the run to restart it");
   }
+  forgetProbe(run.id);
   if (auto ok = runtime_.stop(run.id); !ok) logError("stop a run", ok.error());
 }
 
 void Engine::forgetProbe(std::int64_t run_id) {
-  if (const auto it = probes_in_flight_.find(run_id); it != probes_in_flight_.end()) {
-    prober_->cancel(it->second);
-    probes_in_flight_.erase(it);
+  if (const auto it = probe_slots_.find(run_id); it != probe_slots_.end()) {
+    if (it->second.in_flight) prober_->cancel(*it->second.in_flight);
+    probe_slots_.erase(it);  // the timer's wait ends with operation_aborted
   }
   probe_states_.erase(run_id);
-  probe_specs_.erase(run_id);
 }
 
 bool Engine::healthCheckPassed(std::int64_t run_id) const {
@@ -525,8 +595,9 @@ void Engine::reconcileScheduled(const model::JobRecord& job,
   const TimePoint now = clock_.now();
   // Parsed on every reconcile (a few microseconds) rather than cached: nothing to invalidate,
   // and 100,000 cached schedules would cost memory for a saving nobody would notice.
-  auto schedule = cron::parseSchedule(job.spec.schedule.value_or(""), job.tool, job.spec.name,
-                                      job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
+  auto schedule =
+      cron::parseSchedule(job.spec.schedule.value_or(""), job.tool, job.spec.name,
+                          job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
   if (!schedule) {
     // Valid when it was created, refused now (say, its zone left the time zone database): it
     // cannot fire until it is updated, which nudges it again.

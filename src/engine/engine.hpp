@@ -41,6 +41,11 @@ struct EngineOptions {
   runtime::Prober* prober = nullptr;
   // Quotas (admission.hpp): the running quota of a tool; unset: no admission control.
   std::function<ToolQuota(const std::string& tool)> quota;
+  // A tool's own variables (`toolforge envvars`, service/envvars.hpp), added to the environment
+  // of each of its runs and probes; they replace PATH, LANG and SHELL but never the variables
+  // that say who and where the run is. Unset: none. An error fails the run's start.
+  std::function<Result<std::vector<std::pair<std::string, std::string>>>(const std::string& tool)>
+      tool_env;
 };
 
 class Engine {
@@ -85,13 +90,25 @@ class Engine {
   Result<runtime::RunRequest> buildRequest(const model::JobRecord& job,
                                            const model::RunRecord& run);
 
-  // Continuous jobs: supervision and health checks (engine.cpp, "Continuous jobs").
+  // Continuous jobs: supervision and health checks (engine.cpp, "Continuous jobs"). A reconcile
+  // of the job decides on runs and starts each run's probes; from then on, the run's own probe
+  // timer keeps the rhythm (decideProbe) without reading the store, and only a failed health
+  // check brings the job back to reconcile.
+  struct ProbeSlot {
+    std::int64_t job_id = 0;
+    std::optional<runtime::ProbeSpec> spec;  // built once per run, from its run request
+    std::optional<runtime::Prober::ProbeId> in_flight;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
   void reconcileContinuous(const model::JobRecord& job,
                            const Result<model::ResolvedJob>& resolved,
                            std::vector<model::RunRecord> current,
                            const std::vector<model::RunRecord>& stale);
   void startProbe(const model::JobRecord& job, const ProbeRun& probe);
-  void onProbeResult(std::int64_t job_id, std::int64_t run_id, const runtime::ProbeResult& result);
+  void launchProbe(std::int64_t run_id, ProbeSlot& slot);
+  void probeTick(std::int64_t run_id);
+  void armProbeTimer(std::int64_t run_id, TimePoint at);
+  void onProbeResult(std::int64_t run_id, const runtime::ProbeResult& result);
   void stopForHealthCheck(const HealthStop& stop);
   void forgetProbe(std::int64_t run_id);
 
@@ -105,10 +122,9 @@ class Engine {
   std::map<std::string, std::set<std::int64_t>> quota_waiting_;
   std::map<std::int64_t, std::unique_ptr<boost::asio::steady_timer>> timers_;
   // Health checks of running continuous runs, by run id (in memory: see healthCheckPassed).
-  std::map<std::int64_t, ProbeState> probe_states_;
-  std::map<std::int64_t, runtime::ProbeSpec> probe_specs_;
-  std::map<std::int64_t, runtime::Prober::ProbeId> probes_in_flight_;
-  // Last, so it goes first: no probe callback reaches a half-destroyed engine.
+  std::map<std::int64_t, ProbeState> probe_states_;  // what the decide step reads
+  std::map<std::int64_t, ProbeSlot> probe_slots_;
+  // After the maps, so it is destroyed before them: no probe callback reaches a dead map.
   std::unique_ptr<runtime::Prober> own_prober_;
   runtime::Prober* prober_ = nullptr;
 

@@ -24,7 +24,8 @@ TEST(ImageCatalogue, DefaultsResolveShortNamesAliasesAndUrls) {
 }
 
 TEST(ImageCatalogue, StableListIsSortedAndHidesDeprecated) {
-  const auto stable = ImageCatalogue::defaults().stable();
+  const auto catalogue = ImageCatalogue::defaults();  // stable() points into it
+  const auto stable = catalogue.stable();
   ASSERT_FALSE(stable.empty());
   for (std::size_t i = 1; i < stable.size(); ++i) {
     EXPECT_LT(stable[i - 1]->shortname, stable[i]->shortname);

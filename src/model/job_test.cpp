@@ -105,3 +105,23 @@ TEST(ResolveJob, MountNoneTurnsFileLogsOffByDefault) {
 
 }  // namespace
 }  // namespace tjf::model
+
+namespace tjf::model {
+namespace {
+
+TEST(ResolveLogPath, RelativeUnderTheHomeAndHomeVariablesExpanded) {
+  Tool tool;
+  tool.home = "/data/project/mytool";
+  EXPECT_EQ(resolveLogPath("logs/x.out", tool), "/data/project/mytool/logs/x.out");
+  EXPECT_EQ(resolveLogPath("/var/log/x", tool), "/var/log/x");
+  EXPECT_EQ(resolveLogPath("$HOME/logs/x.out", tool), "/data/project/mytool/logs/x.out");
+  EXPECT_EQ(resolveLogPath("${HOME}/x.out", tool), "/data/project/mytool/x.out");
+  EXPECT_EQ(resolveLogPath("$TOOL_DATA_DIR/x.out", tool), "/data/project/mytool/x.out");
+  EXPECT_EQ(resolveLogPath("~/x.out", tool), "/data/project/mytool/x.out");
+  EXPECT_EQ(resolveLogPath("$HOMEWORK/x", tool), "/data/project/mytool/$HOMEWORK/x");
+  EXPECT_EQ(displayPath("/data/project/mytool/logs/x.out", tool), "logs/x.out");
+  EXPECT_EQ(displayPath("/var/log/x", tool), "/var/log/x");
+}
+
+}  // namespace
+}  // namespace tjf::model

@@ -5,7 +5,17 @@
 namespace tjf::model {
 
 std::filesystem::path resolveLogPath(const std::string& path, const Tool& tool) {
-  const std::filesystem::path p(path);
+  // Upstream's paths went through a shell, so job files use $HOME and friends in them: expand
+  // the ones that name the tool home (and only those: nothing else is run).
+  std::string expanded = path;
+  for (const std::string_view prefix : {"${TOOL_DATA_DIR}", "$TOOL_DATA_DIR", "${HOME}", "$HOME", "~"}) {
+    if (expanded.rfind(prefix, 0) == 0 &&
+        (expanded.size() == prefix.size() || expanded[prefix.size()] == '/')) {
+      expanded = tool.home.string() + expanded.substr(prefix.size());
+      break;
+    }
+  }
+  const std::filesystem::path p(expanded);
   return (p.is_absolute() ? p : tool.home / p).lexically_normal();
 }
 

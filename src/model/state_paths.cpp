@@ -24,4 +24,6 @@ std::filesystem::path defaultSocketPath() {
   return defaultStateDir() / "tjfd.sock";
 }
 
+std::filesystem::path platformSocketPath() { return "/run/tjf/tjfd.sock"; }
+
 }  // namespace tjf::model

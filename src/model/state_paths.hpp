@@ -4,6 +4,7 @@
 //   |                            or /var/lib/tjf for root
 //   +-- tjfd.sqlite              the store (with -wal and -shm beside it while open)
 //   +-- tjfd.sock                the API socket, unless $XDG_RUNTIME_DIR/tjf/ exists for it
+//   |                            (platform mode: /run/tjf/tjfd.sock, see platformSocketPath)
 //   +-- tjfd.log                 the daemon's own log when started in the background
 //   +-- runs/<run-id>/           one directory per run, written before the run starts
 //       +-- spec.json            what the shim runs (command, env, log targets, limits)
@@ -26,6 +27,9 @@ std::filesystem::path defaultStateDir();
 // The default socket: $XDG_RUNTIME_DIR/tjf/tjfd.sock when $XDG_RUNTIME_DIR is set, else
 // <default state dir>/tjfd.sock. The CLI and the daemon compute the same path.
 std::filesystem::path defaultSocketPath();
+// Platform mode's socket, outside the 0700 state directory: /run/tjf/tjfd.sock. A CLI that finds
+// no personal daemon looks here (docs/platform-mode.md).
+std::filesystem::path platformSocketPath();
 
 class StateLayout {
  public:

@@ -1,5 +1,6 @@
 #include "runtime/command_check.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -24,6 +25,12 @@ bool isBuiltinOrKeyword(std::string_view word) {
     if (w == word) return true;
   }
   return false;
+}
+
+// With the effective ids: the tjf-shim checks a platform-mode command as its tool (seteuid)
+// while its real uid is still root, for which access() would say yes.
+bool executable(const std::filesystem::path& p) {
+  return ::faccessat(AT_FDCWD, p.c_str(), X_OK, AT_EACCESS) == 0;
 }
 
 }  // namespace
@@ -54,7 +61,7 @@ std::optional<std::string> commandProblem(std::string_view command,
       return "command '" + *word + "' not found in '" + workdir.string() + "'";
     }
     if (std::filesystem::is_directory(p, ec)) return "command '" + *word + "' is a directory";
-    if (::access(p.c_str(), X_OK) != 0) {
+    if (!executable(p)) {
       return "command '" + *word + "' is not executable (try: chmod u+x " + *word + ")";
     }
     return std::nullopt;
@@ -62,7 +69,7 @@ std::optional<std::string> commandProblem(std::string_view command,
   for (const auto& dir : split(path_env, ':')) {
     const std::filesystem::path candidate =
         (dir.empty() ? workdir : std::filesystem::path(dir)) / *word;
-    if (::access(candidate.c_str(), X_OK) == 0) return std::nullopt;
+    if (executable(candidate)) return std::nullopt;
   }
   return "command '" + *word + "' not found on PATH; a script in the tool home needs './" + *word +
          "'";

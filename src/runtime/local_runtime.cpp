@@ -1,6 +1,7 @@
 #include "runtime/local_runtime.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -73,6 +74,8 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
   spec.capture_path = model::StateLayout::output(run_dir).string();
   spec.timeout_seconds = request.timeout_seconds;
   spec.stop_grace_seconds = options_.stop_grace_seconds;
+  spec.filelog_rotate_bytes = options_.filelog_rotate_bytes;  // file-log rotation (docs/logs.md)
+  spec.filelog_rotate_keep = options_.filelog_rotate_keep;
   spec.uid = request.uid;
   spec.gid = request.gid;
   spec.groups = request.groups;
@@ -130,6 +133,9 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, shim_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0600);
+  // Nothing of the daemon's leaks into a run: above all not the API's listening socket, which a
+  // surviving shim would otherwise keep accepting on after the daemon died.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -170,17 +176,31 @@ Result<RunHandle> LocalRuntime::start(const RunRequest& request) {
 
 void LocalRuntime::watch(std::int64_t run_id, pid_t pid, UniqueFd pidfd) {
   auto waiter = std::make_unique<asio::posix::stream_descriptor>(io_, pidfd.get());
-  waiter->async_wait(asio::posix::stream_descriptor::wait_read,
-                     [this, run_id](const boost::system::error_code& ec) {
-                       if (ec == asio::error::operation_aborted) return;
-                       onShimGone(run_id);
-                     });
   watched_[run_id] = Watched{pid, std::move(pidfd), std::move(waiter)};
+  arm(run_id);
+}
+
+void LocalRuntime::arm(std::int64_t run_id) {
+  watched_.at(run_id).waiter->async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [this, run_id](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted) return;
+        onShimGone(run_id);
+      });
 }
 
 void LocalRuntime::onShimGone(std::int64_t run_id) {
   auto it = watched_.find(run_id);
   if (it == watched_.end()) return;
+  // A pidfd is readable once its process has exited. The reactor may wake us without that
+  // (seen under load), and a run reported gone while its shim lives would be recorded as lost:
+  // ask the pidfd itself.
+  pollfd check{it->second.pidfd.get(), POLLIN, 0};
+  if (::poll(&check, 1, 0) == 0) {
+    ++spurious_wakeups_;
+    arm(run_id);
+    return;
+  }
   // Reap it if it is our child; a shim adopted from an earlier daemon is reaped by init (ECHILD).
   siginfo_t info{};
   ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(it->second.pidfd.get()), &info,
@@ -201,8 +221,15 @@ RunExit LocalRuntime::exitFromRecord(std::int64_t run_id) const {
   if (!record) {
     exit.finished_at = std::chrono::system_clock::now();
     exit.reason = "Lost";
-    exit.message = "the run's supervisor ended without recording a result (see '" +
-                   (run_dir / "shim.log").string() + "')";
+    std::error_code ec;
+    // The spawn creates shim.log before the shim runs: without it, no shim ever existed.
+    if (!std::filesystem::exists(run_dir / "shim.log", ec)) {
+      exit.message = "the daemon stopped while starting this run; it never started";
+      exit.never_started = true;
+    } else {
+      exit.message = "the run's supervisor ended without recording a result (killed, or the "
+                     "machine stopped; see '" + (run_dir / "shim.log").string() + "')";
+    }
     return exit;
   }
   exit.started_at = record->started_at;
@@ -224,11 +251,21 @@ Status LocalRuntime::stop(std::int64_t run_id) {
 }
 
 void LocalRuntime::adopt(const RunHandle& handle) {
-  const auto pid = static_cast<pid_t>(handle.pid);
+  auto pid = static_cast<pid_t>(handle.pid);
+  auto start_ticks = handle.start_ticks;
+  if (pid <= 0) {
+    // The daemon stopped between marking the run running and recording its shim's pid: look
+    // for the shim by its run directory (one scan of /proc, shared by all such runs).
+    if (!shim_scan_) shim_scan_ = liveShims();
+    if (auto it = shim_scan_->find(handle.run_id); it != shim_scan_->end()) {
+      pid = it->second;
+      start_ticks = processStartTicks(pid);
+    }
+  }
   UniqueFd pidfd(pid > 0 ? pidfdOpen(pid) : -1);
   // The pid may have been reused by an unrelated process while nobody watched: the start time
   // tells them apart.
-  if (pidfd.valid() && processStartTicks(pid) == handle.start_ticks) {
+  if (pidfd.valid() && processStartTicks(pid) == start_ticks) {
     watch(handle.run_id, pid, std::move(pidfd));
     if (options_.cgroups.enforced()) {
       cgroups_[handle.run_id] = RunCgroup::attach(options_.cgroups, handle.run_id);
@@ -248,9 +285,10 @@ std::optional<std::filesystem::path> LocalRuntime::capturedOutput(std::int64_t r
   return path;
 }
 
-std::vector<std::int64_t> LocalRuntime::stopOrphans(const std::vector<std::int64_t>& known) {
-  // A shim's command line is "<shim> <runs-dir>/<id>": find live ones that nobody adopted.
-  std::vector<std::int64_t> orphans;
+std::map<std::int64_t, pid_t> LocalRuntime::liveShims() const {
+  // A shim's command line is "<shim> <runs-dir>/<id>"; a shim is never renamed, so this finds
+  // every one of this state directory, whoever started it.
+  std::map<std::int64_t, pid_t> shims;
   const std::string prefix = options_.layout.runsDir().string() + "/";
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -264,11 +302,18 @@ std::vector<std::int64_t> LocalRuntime::stopOrphans(const std::vector<std::int64
     if (arg.rfind(prefix, 0) != 0) continue;
     const std::string id_text = arg.substr(prefix.size());
     if (id_text.empty() || id_text.find_first_not_of("0123456789") != std::string::npos) continue;
-    const auto id = std::stoll(id_text);
-    if (std::find(known.begin(), known.end(), id) == known.end()) {
-      orphans.push_back(id);
-      ::kill(std::stoi(name), SIGTERM);
-    }
+    shims[std::stoll(id_text)] = static_cast<pid_t>(std::stol(name));
+  }
+  return shims;
+}
+
+std::vector<std::int64_t> LocalRuntime::stopOrphans(const std::vector<std::int64_t>& known) {
+  std::vector<std::int64_t> orphans;
+  for (const auto& [id, pid] : liveShims()) {
+    if (std::find(known.begin(), known.end(), id) != known.end()) continue;
+    // SIGTERM to the shim: it stops its job with the grace period and records why.
+    orphans.push_back(id);
+    ::kill(pid, SIGTERM);
   }
   return orphans;
 }

@@ -29,6 +29,9 @@ struct LocalRuntimeOptions {
   std::optional<OciRuntime> oci;                      // for images with a root filesystem
   std::optional<std::filesystem::path> container_init;  // PID 1 of containers
   std::vector<std::filesystem::path> shared_dirs;       // --mount all containers get these too
+  // -- file-log rotation by the shim (docs/logs.md): 0 bytes, never --
+  std::int64_t filelog_rotate_bytes = 0;
+  int filelog_rotate_keep = 1;
 };
 
 class LocalRuntime final : public Runtime {
@@ -44,6 +47,7 @@ class LocalRuntime final : public Runtime {
   std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) override;
 
   std::size_t watchedCount() const { return watched_.size(); }
+  std::uint64_t spuriousWakeups() const { return spurious_wakeups_; }
   const CgroupSupport& cgroupSupport() const { return options_.cgroups; }
 
  private:
@@ -54,6 +58,9 @@ class LocalRuntime final : public Runtime {
   };
 
   void watch(std::int64_t run_id, pid_t pid, UniqueFd pidfd);
+  void arm(std::int64_t run_id);
+  // Live shims of this state directory by run id, found through /proc.
+  std::map<std::int64_t, pid_t> liveShims() const;
   void onShimGone(std::int64_t run_id);
   RunExit exitFromRecord(std::int64_t run_id) const;
 
@@ -61,6 +68,8 @@ class LocalRuntime final : public Runtime {
   LocalRuntimeOptions options_;
   ExitCallback on_exit_;
   std::map<std::int64_t, Watched> watched_;
+  std::uint64_t spurious_wakeups_ = 0;
+  std::optional<std::map<std::int64_t, pid_t>> shim_scan_;  // filled once, during recovery
   // Each live run's cgroups, removed when its exit has been reported (kept when the daemon
   // stops: the runs outlive it).
   std::map<std::int64_t, std::unique_ptr<RunCgroup>> cgroups_;

@@ -60,6 +60,9 @@ struct RunExit {
   std::optional<int> signal;
   std::string reason;  // model::RunReason string form
   std::string message;
+  // The run never started (the daemon stopped between recording it and starting it): the engine
+  // starts it again under the same id instead of counting a failed attempt.
+  bool never_started = false;
 };
 
 class Runtime {

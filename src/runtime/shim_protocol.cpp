@@ -82,6 +82,10 @@ Status writeShimSpec(const std::filesystem::path& file, const ShimSpec& s) {
             {"oom_counter", s.oom_counter},
             {"kill_cgroup", s.kill_cgroup},
             {"argv", s.argv}};
+  if (s.filelog_rotate_bytes > 0) {  // file-log rotation (docs/logs.md)
+    j["filelog_rotate_bytes"] = s.filelog_rotate_bytes;
+    j["filelog_rotate_keep"] = s.filelog_rotate_keep;
+  }
   if (s.uid) j["uid"] = *s.uid;
   if (s.gid) j["gid"] = *s.gid;
   return writeFileAtomically(file, j.dump(), Sync::kNone);
@@ -106,6 +110,8 @@ Result<ShimSpec> readShimSpec(const std::filesystem::path& file) {
     s.oom_counter = j->at("oom_counter").get<std::string>();
     s.kill_cgroup = j->value("kill_cgroup", std::string());
     s.argv = j->value("argv", std::vector<std::string>());
+    s.filelog_rotate_bytes = j->value("filelog_rotate_bytes", std::int64_t{0});
+    s.filelog_rotate_keep = j->value("filelog_rotate_keep", 1);
     if (j->contains("uid")) s.uid = j->at("uid").get<uid_t>();
     if (j->contains("gid")) s.gid = j->at("gid").get<gid_t>();
     return s;

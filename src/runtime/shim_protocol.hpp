@@ -50,6 +50,11 @@ struct ShimSpec {
   // takes the tool's uid itself), opens log files with the tool's effective ids instead of
   // dropping its own, and leaves the command check to the container.
   std::vector<std::string> argv;
+  // -- file-log rotation (docs/logs.md; shim/filelog_rotation.hpp) --
+  // A file log that grows past this many bytes is copied to <file>.1 and truncated
+  // (copytruncate), keeping `filelog_rotate_keep` copies; 0: never rotated.
+  std::int64_t filelog_rotate_bytes = 0;
+  int filelog_rotate_keep = 1;
 };
 
 struct ExitRecord {

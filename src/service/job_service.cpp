@@ -110,8 +110,9 @@ Status JobService::validate(const std::string& tool_name, const model::JobSpec& 
   if (spec.type == model::JobType::kScheduled) {
     // Upstream's cron messages; an unknown time zone is refused by name. The tool and job names
     // seed the spreading of @-macros, so the check is the very parse the engine will do.
-    auto schedule = cron::parseSchedule(spec.schedule.value_or(""), tool_name, spec.name,
-                                        spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
+    auto schedule =
+        cron::parseSchedule(spec.schedule.value_or(""), tool_name, spec.name,
+                            spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
     if (!schedule) return tl::unexpected(schedule.error());
   }
   if (spec.type == model::JobType::kContinuous) {
@@ -319,8 +320,9 @@ Result<JobView> JobService::view(const model::JobRecord& job) {
         job.updated_at, clock_.now());
   } else if (job.spec.type == model::JobType::kScheduled) {
     // The latest fire may belong to the definition before an update or restart: all generations.
-    auto schedule = cron::parseSchedule(job.spec.schedule.value_or(""), job.tool, job.spec.name,
-                                        job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
+    auto schedule =
+        cron::parseSchedule(job.spec.schedule.value_or(""), job.tool, job.spec.name,
+                            job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
     if (schedule) v.schedule_effective = schedule->effective;
     auto all = store_.runsOfJob(job.id, limit);
     if (!all) return tl::unexpected(all.error());

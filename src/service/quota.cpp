@@ -192,7 +192,9 @@ Result<ordered_json> QuotaService::report(const std::string& tool) {
     if (job.spec.type == model::JobType::kScheduled) ++cron;
     if (job.spec.type == model::JobType::kContinuous) ++continuous;
   }
-  return quotaReport(options_.quotas.forTool(tool), *usage, cron, continuous);
+  auto report = quotaReport(options_.quotas.forTool(tool), *usage, cron, continuous);
+  if (options_.logs) report["categories"].push_back(options_.logs->quotaCategory(tool));
+  return report;
 }
 
 Status QuotaService::checkDefinition(const std::string& tool, const model::JobSpec& spec,

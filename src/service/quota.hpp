@@ -18,6 +18,7 @@
 #include "model/images.hpp"
 #include "model/records.hpp"
 #include "model/resolve.hpp"
+#include "service/log_retention.hpp"
 #include "store/store.hpp"
 
 namespace tjf::service {
@@ -64,6 +65,9 @@ struct ResourceOptions {
   QuotaConfig quotas;
   bool oci_runtime = false;          // crun or runc is there to run images with a root filesystem
   std::string limits_not_enforced;  // empty, or why limits are not enforced (cgroups.hpp)
+  // The log store's usage and limits, reported as a fourth category "Logs" (docs/logs.md);
+  // null: not reported.
+  LogRetention* logs = nullptr;
 };
 
 class QuotaService {

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +26,8 @@
 #include "model/state_paths.hpp"
 #include "runtime/command_check.hpp"
 #include "runtime/shim_protocol.hpp"
+#include "shim/capture.hpp"
+#include "shim/filelog_rotation.hpp"
 
 namespace tjf::shim {
 namespace {
@@ -32,6 +35,12 @@ namespace {
 using runtime::ExitRecord;
 using runtime::OutputTarget;
 using runtime::ShimSpec;
+
+// Capture (docs/logs.md): one read takes what a full pipe of the default size holds. (Growing
+// busy pipes with F_SETPIPE_SZ measured no faster, and it spends the tool's pipe-user-pages.)
+constexpr std::size_t kReadBuffer = 64 * 1024;
+// How often the shim looks at the size of the run's file logs when rotation is on.
+constexpr auto kRotationCheck = std::chrono::seconds(1);
 
 TimePoint now() { return std::chrono::system_clock::now(); }
 
@@ -44,8 +53,9 @@ std::string envValue(const std::vector<std::string>& env, std::string_view key) 
   return {};
 }
 
-// Drops to the tool's identity (platform mode). Must happen before log files are opened, so a
-// tool's symlink can never make us write where the tool could not.
+// Drops to the tool's identity for good (platform mode): the job process does, in startChild.
+// The log files were opened before with the tool's effective ids (asTool), so a tool's symlink
+// never makes the shim write where the tool could not.
 bool dropPrivileges(const ShimSpec& spec, std::string* error) {
   if (!spec.uid || ::geteuid() != 0) return true;
   const gid_t gid = spec.gid.value_or(*spec.uid);
@@ -57,63 +67,6 @@ bool dropPrivileges(const ShimSpec& spec, std::string* error) {
   return true;
 }
 
-// One captured stream: buffers a partial line until its newline arrives.
-struct CapturedStream {
-  UniqueFd read_end;
-  char tag;  // 'o' or 'e'
-  std::string partial;
-};
-
-class CaptureWriter {
- public:
-  bool open(const std::string& path) {
-    fd_.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-    return fd_.valid();
-  }
-  // Appends the complete lines of `data` (prefixing each with time and stream) and keeps the rest.
-  void consume(CapturedStream& s, const char* data, std::size_t n, bool eof) {
-    const auto stamp = std::to_string(
-        std::chrono::duration_cast<std::chrono::microseconds>(now().time_since_epoch()).count());
-    out_.clear();
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (data[i] != '\n') continue;
-      appendLine(s, stamp, std::string_view(data + start, i - start));
-      start = i + 1;
-    }
-    s.partial.append(data + start, n - start);
-    // A line longer than 64 KiB is split rather than buffered without bound.
-    if (s.partial.size() > 65536 || (eof && !s.partial.empty())) {
-      appendLine(s, stamp, {});
-    }
-    writeAll(out_);
-  }
-
- private:
-  void appendLine(CapturedStream& s, const std::string& stamp, std::string_view tail) {
-    out_ += stamp;
-    out_ += ' ';
-    out_ += s.tag;
-    out_ += ' ';
-    out_ += s.partial;
-    out_ += tail;
-    out_ += '\n';
-    s.partial.clear();
-  }
-  void writeAll(const std::string& data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t w = ::write(fd_.get(), data.data() + done, data.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return;  // disk full: drop rather than block the job
-      done += static_cast<std::size_t>(w);
-    }
-  }
-
-  UniqueFd fd_;
-  std::string out_;
-};
-
 int openLog(const std::string& path, std::string* error) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) *error = "cannot open log file '" + path + "': " + std::strerror(errno);
@@ -123,22 +76,23 @@ int openLog(const std::string& path, std::string* error) {
 class Supervisor {
  public:
   Supervisor(ShimSpec spec, std::filesystem::path run_dir)
-      : spec_(std::move(spec)), run_dir_(std::move(run_dir)) {}
+      : spec_(std::move(spec)), run_dir_(std::move(run_dir)), rotator_(rotationOf(spec_)) {}
 
   int run() {
     blockSignals();
     record_.started_at = now();
     std::string error;
+    // The log store is the daemon's (a 0700 state directory): opened as the shim itself.
+    if (!openCapture(&error)) return finishWithoutStart(error);
     if (container()) {
       // The command resolves inside the image, not here: the container reports a missing one.
       if (!prepareOutputsAsTool(&error)) return finishWithoutStart(error);
     } else {
-      if (!dropPrivileges(spec_, &error) || !prepareOutputs(&error)) {
+      // Platform mode: the shim stays root, so the run's records stay where no tool can change
+      // them and no job can signal its supervisor; the log files are opened, and the command
+      // looked up, with the tool's rights; the job itself drops to the tool (startChild).
+      if (!asTool([&] { return prepareOutputs(&error) && commandFound(&error); }, &error)) {
         return finishWithoutStart(error);
-      }
-      if (auto problem = runtime::commandProblem(spec_.command, spec_.workdir,
-                                                 envValue(spec_.env, "PATH"))) {
-        return finishWithoutStart(*problem);
       }
     }
     if (!startChild(&error)) return finishWithoutStart(error);
@@ -154,7 +108,13 @@ class Supervisor {
   // The shim stays root for the OCI runtime, so only its effective ids become the tool's while
   // the log files are opened: a tool's symlink never makes it write where the tool could not.
   bool prepareOutputsAsTool(std::string* error) {
-    if (!spec_.uid || ::geteuid() != 0) return prepareOutputs(error);
+    return asTool([&] { return prepareOutputs(error); }, error);
+  }
+
+  // Runs `step` with the tool's effective ids (platform mode), then switches back to root.
+  template <typename Step>
+  bool asTool(Step step, std::string* error) {
+    if (!spec_.uid || ::geteuid() != 0) return step();
     std::vector<gid_t> saved(static_cast<std::size_t>(std::max(0, ::getgroups(0, nullptr))));
     if (::getgroups(static_cast<int>(saved.size()), saved.data()) < 0) saved.clear();
     const gid_t gid = spec_.gid.value_or(*spec_.uid);
@@ -163,7 +123,7 @@ class Supervisor {
       *error = std::string("cannot take the tool's identity: ") + std::strerror(errno);
       return false;
     }
-    const bool ok = prepareOutputs(error);
+    const bool ok = step();
     if (::seteuid(0) != 0 || ::setegid(0) != 0 || ::setgroups(saved.size(), saved.data()) != 0) {
       // Half-switched ids would start the container with the wrong rights: stop here.
       *error = std::string("cannot switch back to root after opening the logs: ") +
@@ -171,6 +131,27 @@ class Supervisor {
       return false;
     }
     return ok;
+  }
+
+  // The command check of a run on the host (runtime/command_check.hpp), with the rights it runs
+  // with (effective ids, see asTool).
+  bool commandFound(std::string* error) {
+    if (auto problem = runtime::commandProblem(spec_.command, spec_.workdir,
+                                               envValue(spec_.env, "PATH"))) {
+      *error = *problem;
+      return false;
+    }
+    return true;
+  }
+
+  bool openCapture(std::string* error) {
+    const bool captures = spec_.stdout_target.kind == OutputTarget::Kind::kCapture ||
+                          spec_.stderr_target.kind == OutputTarget::Kind::kCapture;
+    if (captures && !writer_.open(spec_.capture_path)) {
+      *error = "cannot open the log store '" + spec_.capture_path + "': " + std::strerror(errno);
+      return false;
+    }
+    return true;
   }
 
   // A runtime killed at the end of a stop leaves its container's state behind; `delete --force`
@@ -198,13 +179,9 @@ class Supervisor {
     std::ofstream(spec_.kill_cgroup) << "1";
   }
 
+  // The job's ends of its output: log files (opened O_APPEND), or pipes to the log store
+  // (openCapture first).
   bool prepareOutputs(std::string* error) {
-    const bool captures = spec_.stdout_target.kind == OutputTarget::Kind::kCapture ||
-                          spec_.stderr_target.kind == OutputTarget::Kind::kCapture;
-    if (captures && !writer_.open(spec_.capture_path)) {
-      *error = "cannot open the log store '" + spec_.capture_path + "': " + std::strerror(errno);
-      return false;
-    }
     auto prepare = [&](const OutputTarget& t, char tag, UniqueFd* child_end) {
       if (t.kind == OutputTarget::Kind::kFile) {
         // One path for both streams: share the descriptor, so the lines interleave in order.
@@ -269,6 +246,12 @@ class Supervisor {
       ::dup2(devnull, 0);
       ::dup2(stdout_fd_.get(), 1);
       ::dup2(stderr_fd_.get(), 2);
+      // Platform mode: the job runs as the tool (the shim stays root; a container takes the
+      // tool's ids itself). After joining the cgroups, which only root may do.
+      if (std::string why; !container() && !dropPrivileges(spec_, &why)) {
+        std::fprintf(stderr, "tjf: %s\n", why.c_str());
+        ::_exit(126);
+      }
       if (::chdir(spec_.workdir.c_str()) != 0) {
         std::fprintf(stderr, "tjf: cannot enter '%s': %s\n", spec_.workdir.c_str(),
                      std::strerror(errno));
@@ -279,6 +262,13 @@ class Supervisor {
       ::_exit(127);
     }
     ::setpgid(child_, child_);  // also here, so the group exists before any kill below
+    // File-log rotation (docs/logs.md) keeps its own descriptor of each log file.
+    if (spec_.stdout_target.kind == OutputTarget::Kind::kFile) {
+      rotator_.add(spec_.stdout_target.path, stdout_fd_.get());
+    }
+    if (spec_.stderr_target.kind == OutputTarget::Kind::kFile) {
+      rotator_.add(spec_.stderr_target.path, stderr_fd_.get());
+    }
     stdout_fd_.reset();
     stderr_fd_.reset();
     if (spec_.timeout_seconds > 0) {
@@ -297,10 +287,26 @@ class Supervisor {
     kill_at_ = now() + std::chrono::seconds(spec_.stop_grace_seconds);
   }
 
+  // -- Output: capture into the log store (shim/capture.hpp), file-log rotation ---------------
+  static FileLogRotator rotationOf(const ShimSpec& spec) {
+    std::optional<FileLogRotator::Identity> as;
+    if (spec.uid) as = FileLogRotator::Identity{*spec.uid, spec.gid.value_or(*spec.uid), spec.groups};
+    return FileLogRotator({.max_bytes = spec.filelog_rotate_bytes, .keep = spec.filelog_rotate_keep},
+                          std::move(as));
+  }
+  static void reportToShimLog(const std::string& message) {
+    std::fprintf(stderr, "tjf-shim: file-log rotation: %s\n", message.c_str());
+  }
+
   void supervise() {
-    std::vector<char> buf(1 << 16);
+    std::vector<char> buf(kReadBuffer);
     bool child_running = true;
     std::optional<TimePoint> drain_until;
+    std::optional<TimePoint> next_rotation;
+    if (rotator_.enabled()) {
+      rotator_.check(reportToShimLog);  // a short run that appends to a big file rotates too
+      next_rotation = now() + kRotationCheck;
+    }
     while (true) {
       std::vector<pollfd> fds;
       fds.push_back({signal_fd_.get(), POLLIN, 0});
@@ -319,6 +325,7 @@ class Supervisor {
       if (child_running) {
         consider(deadline_);
         consider(kill_at_);
+        consider(next_rotation);
       }
       consider(drain_until);
       if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) break;
@@ -330,6 +337,10 @@ class Supervisor {
         killGroup(SIGKILL);
         killCgroup();
         kill_at_.reset();
+      }
+      if (child_running && next_rotation && now() >= *next_rotation) {
+        rotator_.check(reportToShimLog);
+        next_rotation = now() + kRotationCheck;
       }
       if (fds[0].revents & POLLIN) {
         signalfd_siginfo info;
@@ -353,17 +364,36 @@ class Supervisor {
           if (s.read_end.get() != fds[i].fd) continue;
           const ssize_t n = ::read(s.read_end.get(), buf.data(), buf.size());
           if (n > 0) {
-            writer_.consume(s, buf.data(), static_cast<std::size_t>(n), false);
+            writer_.consume(s, std::string_view(buf.data(), static_cast<std::size_t>(n)), now(),
+                            false);
           } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-            writer_.consume(s, buf.data(), 0, true);
+            writer_.consume(s, {}, now(), true);
             s.read_end.reset();
           }
         }
       }
     }
     for (auto& s : streams_) {
-      if (s.read_end.valid()) writer_.consume(s, buf.data(), 0, true);
+      if (s.read_end.valid()) writer_.consume(s, {}, now(), true);
     }
+    if (rotator_.enabled()) rotator_.check(reportToShimLog);
+    reportCapture();
+  }
+
+  // One line in shim.log: what was captured, what was lost, and what it cost.
+  void reportCapture() const {
+    if (streams_.empty()) return;
+    const CaptureStats& st = writer_.stats();
+    rusage self{};
+    ::getrusage(RUSAGE_SELF, &self);
+    auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+    std::fprintf(stderr,
+                 "tjf-shim: captured %llu lines (%llu bytes of output), lost %llu; cpu user "
+                 "%.3fs system %.3fs\n",
+                 static_cast<unsigned long long>(st.lines),
+                 static_cast<unsigned long long>(st.bytes),
+                 static_cast<unsigned long long>(st.lost_lines), seconds(self.ru_utime),
+                 seconds(self.ru_stime));
   }
 
   bool oomKilled() const {
@@ -423,6 +453,7 @@ class Supervisor {
   UniqueFd signal_fd_;
   std::vector<CapturedStream> streams_;
   CaptureWriter writer_;
+  FileLogRotator rotator_;
   sigset_t old_mask_{};
   pid_t child_ = -1;
   bool child_killed_ = false;  // the job process died of a signal (see cleanUpContainer)
@@ -440,6 +471,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: tjf-shim <run-dir>\n");
     return 2;
   }
+  // Nothing the daemon had open (its store, its sockets) reaches the job, or another tool.
+  ::close_range(3, ~0U, 0);
   ::signal(SIGPIPE, SIG_IGN);
   const std::filesystem::path run_dir = argv[1];
   auto spec = tjf::runtime::readShimSpec(tjf::model::StateLayout::runSpec(run_dir));

@@ -92,6 +92,18 @@ const std::vector<std::string_view>& migrations() {
       );
       CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE state = 'queued';
       )sql",
+      // 3: per-tool environment variables (`toolforge envvars`, store/envvars.hpp). Values are
+      // secrets: the database file is readable by the daemon only.
+      R"sql(
+      CREATE TABLE envvars (
+        tool        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (tool, name)
+      );
+      )sql",
   };
   return kMigrations;
 }

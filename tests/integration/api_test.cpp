@@ -436,6 +436,17 @@ TEST_F(ApiTest, EveryOperationAnswersAsDocumented) {
   EXPECT_EQ(call("GET", tool("/quotas")).first, 200);
   EXPECT_EQ(call("GET", "/v1/tool/someone-else/jobs").first, 403);
 
+  // envvars (docs/platform-mode.md): create, list with and without values, show, delete, errors.
+  EXPECT_EQ(call("POST", tool("/envvars"), {{"name", "API_TOKEN"}, {"value", "s3cret"}}).first, 200);
+  EXPECT_EQ(call("POST", tool("/envvars"), {{"name", "bad name"}, {"value", "x"}}).first, 400);
+  EXPECT_EQ(call("POST", tool("/envvars"), {{"name", "X"}, {"value", 5}}).first, 422);
+  EXPECT_EQ(call("GET", tool("/envvars")).first, 200);
+  EXPECT_EQ(call("GET", tool("/envvars?show_values=true")).first, 200);
+  EXPECT_EQ(call("GET", tool("/envvars/API_TOKEN")).first, 200);
+  EXPECT_EQ(call("GET", tool("/envvars/NOPE")).first, 404);
+  EXPECT_EQ(call("DELETE", tool("/envvars/API_TOKEN")).first, 200);
+  EXPECT_EQ(call("DELETE", tool("/envvars/API_TOKEN")).first, 404);
+
   EXPECT_EQ(call("DELETE", tool("/jobs/once")).first, 200);
   EXPECT_EQ(call("DELETE", tool("/jobs/once")).first, 404);
   EXPECT_EQ(call("DELETE", tool("/jobs")).first, 200);

@@ -378,6 +378,93 @@ TEST_F(LoadTest, LoadReadsStandardInput) {
   EXPECT_EQ(r.out, "Job a created in storage and runtime\n");
 }
 
+// The user documentation's (seed's) own examples, cut out of its text verbatim.
+std::string seedBetween(const std::string& start, const std::string& end) {
+  const std::string seed =
+      readFile(fs::path(TJF_SHARED_DIR) / "seed" / "help-toolforge-jobs-framework.txt");
+  const auto from = seed.find(start);
+  const auto to = seed.find(end, from);
+  if (from == std::string::npos || to == std::string::npos) return "";
+  return seed.substr(from + start.size(), to - from - start.size());
+}
+
+TEST_F(LoadTest, TheDocumentationsExampleFileLoadsAndDumps) {
+  const std::string example =
+      seedBetween("Example YAML file:\n\n", "\nYou can do the opposite operation");
+  ASSERT_THAT(example, HasSubstr("- name: job-with-healthcheck-script"));
+  // What the example's commands need in the tool home: the waited-for job must succeed, and a
+  // health check script that is a path must exist.
+  daemon_->writeHomeFile("mycommand.sh", "#!/bin/sh\necho \"$@\"\n", true);
+  daemon_->writeHomeFile("some-healthcheck-script.sh", "#!/bin/sh\nexit 0\n", true);
+  daemon_->writeHomeFile("logs/.keep", "");
+  auto r = daemon_->jobs({"load", jobFile("jobs.yaml", example)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Job hourly created in storage and runtime\n"
+            "Job endlessjob created in storage and runtime\n"
+            "Job myjob created in storage and runtime\n"
+            "Job anotherjob created in storage and runtime\n"
+            "Job normal-job-with-custom-logs created in storage and runtime\n"
+            "Job normal-job-with-custom-retry-policy created in storage and runtime\n"
+            "Job normal-job-with-higher-memory-limit created in storage and runtime\n"
+            "Job job-with-healthcheck-script created in storage and runtime\n");
+  EXPECT_EQ(daemon_->readHomeFile("myjob.out"), "--argument1\n") << "waited for before the next";
+  const auto dump = daemon_->jobs({"dump"});
+  ASSERT_EQ(dump.exit_code, 0);
+  EXPECT_EQ(dump.out,
+            "- command: ./mycommand.sh --argument1\n"
+            "  emails: none\n"
+            "  image: bullseye\n"
+            "  name: anotherjob\n"
+            "- command: python3 dumps-daemon.py --endless\n"
+            "  continuous: true\n"
+            "  emails: all\n"
+            "  image: python3.11\n"
+            "  name: endlessjob\n"
+            "- command: ./myothercommand.sh -v\n"
+            "  emails: onfailure\n"
+            "  image: bullseye\n"
+            "  name: hourly\n"
+            "  no-filelog: true\n"
+            "  schedule: \"@hourly\"\n"
+            "- command: ./some-command.sh\n"
+            "  continuous: true\n"
+            "  health-check-script: ./some-healthcheck-script.sh\n"
+            "  image: bullseye\n"
+            "  name: job-with-healthcheck-script\n"
+            "- command: ./mycommand.sh --argument1\n"
+            "  emails: onfinish\n"
+            "  image: bullseye\n"
+            "  name: myjob\n"
+            "- command: ./mycommand.sh --argument1\n"
+            "  filelog-stderr: logs/stderr.log\n"
+            "  filelog-stdout: logs/stdout.log\n"
+            "  image: bullseye\n"
+            "  name: normal-job-with-custom-logs\n"
+            "- command: ./mycommand.sh --argument1\n"
+            "  image: bullseye\n"
+            "  name: normal-job-with-custom-retry-policy\n"
+            "  retry: 2\n"
+            "- command: ./mycommand.sh --argument1\n"
+            "  image: bullseye\n"
+            "  mem: 500Mi\n"
+            "  name: normal-job-with-higher-memory-limit\n");
+  r = daemon_->jobs({"load", jobFile("dump.yaml", dump.out)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& line : lines(r.out)) EXPECT_THAT(line, HasSubstr("is already up to date"));
+  EXPECT_EQ(lines(r.out).size(), 8u);
+}
+
+TEST_F(LoadTest, TheDocumentationsDumpExampleRoundTripsVerbatim) {
+  // The seed's `dump` output (with the user's `mem: 1G`, not upstream's normalised value).
+  const std::string dumped = seedBetween("tools.mytool@tools-bastion-12:~$ toolforge jobs dump\n",
+                                         "\ntools.mytool@tools-bastion-12:~$ toolforge jobs dump --to-file");
+  ASSERT_THAT(dumped, HasSubstr("mem: 1G"));
+  auto r = daemon_->jobs({"load", jobFile("myjobs.yaml", dumped)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(daemon_->jobs({"dump"}).out, dumped);
+}
+
 TEST(RealJobFiles, AllParseWithTheExpectedJobCount) {
   const auto files = realJobFiles();
   ASSERT_EQ(files.size(), 58u) << "expected the 58 files of " << kRealJobs;

@@ -159,7 +159,8 @@ TEST_F(ScheduledTest, RestartStopsTheRunningRunFirst) {
                            "--schedule", "@yearly"}).exit_code, 0);
   ASSERT_EQ(daemon_->jobs({"restart", "long"}).exit_code, 0);
   ASSERT_TRUE(eventually([&] {
-    return daemon_->showJson("long").at("status_short").get<std::string>().rfind("Running for", 0) == 0;
+    const auto status = daemon_->showJson("long").at("status_short").get<std::string>();
+    return status.rfind("Running for", 0) == 0;
   }));
   const auto first = runs("long").at(0).at("id");
   ASSERT_EQ(daemon_->jobs({"restart", "long"}).exit_code, 0);
@@ -196,7 +197,8 @@ TEST_F(ScheduledTest, ApiPoliciesAndLoadRoundTrip) {
   auto [status, body] = daemon_->http(
       "POST", "/v1/tool/tf-test/jobs/",
       R"({"name":"api","cmd":"true","imagename":"bookworm","schedule":"*/5 * * * *",)"
-      R"("concurrency_policy":"Replace","starting_deadline_seconds":120,"time_zone":"Asia/Tokyo"})");
+      R"("concurrency_policy":"Replace","starting_deadline_seconds":120,)"
+      R"("time_zone":"Asia/Tokyo"})");
   ASSERT_EQ(status, 201) << body;
   json job = daemon_->showJson("api");
   EXPECT_EQ(job.at("concurrency_policy"), "Replace");
