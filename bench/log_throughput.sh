@@ -10,8 +10,9 @@
 #    The physical limit is the same writer into `cat > file` on the same filesystem (the state
 #    directory's), run by the same /bin/sh: one pipe hop and one file write, as in the shim. The
 #    job's time is the shim's own record of it (exit.json: start to the job's exit); the ratio is
-#    tjf MB/s / cat MB/s, in bytes of job output. Also reported: the shim's CPU time (its own
-#    line in shim.log, getrusage) and tjfd's (utime + stime from /proc over the whole part).
+#    tjf MB/s / cat MB/s, in bytes of job output, each the median of REPS runs (cat and tjf
+#    alternating). Also reported: the shim's CPU time (its own line in shim.log, getrusage; the
+#    median run's) and tjfd's (utime + stime from /proc over the whole part).
 # 2. `logs -f` latency. A continuous job prints its clock (`date +%s%N`) every 100 ms; a reader
 #    runs `toolforge jobs logs -f --json` and takes the time each line arrives. Latency = arrival
 #    - the time in the line: the shim, the file, inotify, tjfd, HTTP and the CLI. Median, p90, max
@@ -21,11 +22,14 @@
 #    /proc/<pid>/io), which shows that the history is not read whole.
 #
 # Usage:
-#   bench/log_throughput.sh [--build DIR] [--size MiB] [--history MiB] [--samples N]
+#   bench/log_throughput.sh [--build DIR] [--size MiB] [--reps N] [--history MiB] [--samples N]
+#                           [--only 1|2|3]
 #   --build DIR     build directory with bin/tjfd, bin/tjf-shim, bin/toolforge (default: build)
 #   --size MiB      bytes per throughput run (default 200)
+#   --reps N        throughput runs per writer and side (default 3)
 #   --history MiB   history for part 3 (default 1024)
 #   --samples N     lines measured in part 2 (default 100)
+#   --only P        run part P alone
 #   TJF_BENCH_DIR   where the temporary state directory goes (default: a new dir under /tmp);
 #                   its filesystem is the one measured
 #
@@ -39,12 +43,16 @@ build="$here/../build"
 size_mib=200
 history_mib=1024
 samples=100
+reps=3
+only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --size) size_mib="$2"; shift 2 ;;
     --history) history_mib="$2"; shift 2 ;;
     --samples) samples="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -103,41 +111,52 @@ echo "build: $build"
 echo
 
 # ---- 1. throughput --------------------------------------------------------------------------
+part1() {
 size="${size_mib}M"
 declare -A writer
 writer[yes]="yes | head -c $size"
 writer[100-byte]="yes $(printf '%099d' 0) | head -c $size"
 writer[64k-lines]="head -c $size /dev/zero | tr '\\0' x"
-echo "1. capture throughput, ${size_mib} MiB of job output per run"
+echo "1. capture throughput, ${size_mib} MiB of job output per run, median of $reps"
 printf '%-10s %12s %12s %7s %14s %12s\n' writer "cat MB/s" "tjf MB/s" ratio "shim CPU s" "records"
 daemon_before=$(cpu_ticks "$tjfd_pid")
 for w in yes 100-byte 64k-lines; do
   cmd="${writer[$w]}"
-  # The physical limit: the same writer into a file through one pipe hop.
-  start=$EPOCHREALTIME
-  sh -c "$cmd | cat > '$work/cat.out'"
-  end=$EPOCHREALTIME
-  rm -f "$work/cat.out"
-  cat_secs=$(python3 -c "print($end - $start)")
-  tf run "tp-$w" --command "$cmd" --image bookworm --no-filelog --wait >/dev/null
-  dir=$(run_dir "tp-$w")
-  read -r tjf_secs < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print((r["finished_at"]-r["started_at"])/1000)' "$dir/exit.json")
-  shim_cpu=$(sed -n 's/.*cpu user \([0-9.]*\)s system \([0-9.]*\)s.*/\1 \2/p' "$dir/shim.log" | awk '{printf "%.2f", $1 + $2}')
-  records=$(sed -n 's/.*captured \([0-9]*\) lines.*/\1/p' "$dir/shim.log")
-  python3 - "$size_mib" "$cat_secs" "$tjf_secs" "$w" "$shim_cpu" "$records" <<'PY'
+  cat_runs=() tjf_runs=()
+  for r in $(seq "$reps"); do
+    # The physical limit: the same writer into a file through one pipe hop.
+    start=$EPOCHREALTIME
+    sh -c "$cmd | cat > '$work/cat.out'"
+    end=$EPOCHREALTIME
+    rm -f "$work/cat.out"
+    cat_runs+=("$(python3 -c "print($end - $start)")")
+    tf run "tp-$w-$r" --command "$cmd" --image bookworm --no-filelog --wait >/dev/null
+    dir=$(run_dir "tp-$w-$r")
+    secs=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print((r["finished_at"]-r["started_at"])/1000)' "$dir/exit.json")
+    cpu=$(sed -n 's/.*cpu user \([0-9.]*\)s system \([0-9.]*\)s.*/\1 \2/p' "$dir/shim.log" | awk '{printf "%.2f", $1 + $2}')
+    records=$(sed -n 's/.*captured \([0-9]*\) lines.*/\1/p' "$dir/shim.log")
+    tjf_runs+=("$secs:${cpu:--}:${records:--}")
+    rm -f "$dir/output.log"
+    tf delete "tp-$w-$r" >/dev/null
+  done
+  python3 - "$size_mib" "$w" "${cat_runs[*]}" "${tjf_runs[*]}" <<'PY'
 import sys
-mib, cat, tjf, w, cpu, rec = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+mib, w = float(sys.argv[1]), sys.argv[2]
+cat = sorted(float(x) for x in sys.argv[3].split())
+tjf = sorted((float(x.split(":")[0]), x.split(":")[1], x.split(":")[2]) for x in sys.argv[4].split())
+c, (t, cpu, rec) = cat[len(cat) // 2], tjf[len(tjf) // 2]
 mb = mib * 1048576 / 1e6
-print(f"{w:<10} {mb/cat:12.0f} {mb/tjf:12.0f} {cat/tjf:7.2f} {cpu:>14} {rec:>12}")
+print(f"{w:<10} {mb/c:12.0f} {mb/t:12.0f} {c/t:7.2f} {cpu:>14} {rec:>12}")
 PY
-  rm -f "$dir/output.log"
-  tf delete "tp-$w" >/dev/null
 done
 daemon_after=$(cpu_ticks "$tjfd_pid")
 echo "tjfd CPU during part 1: $(python3 -c "print(($daemon_after - $daemon_before) / $hz)") s"
 echo
+}
+[[ -z "$only" || "$only" == 1 ]] && part1
 
 # ---- 2. logs -f latency ---------------------------------------------------------------------
+part2() {
 echo "2. logs -f latency (job clock -> line printed by the CLI), $samples lines"
 tf run ticker --command 'while true; do date +%s%N; sleep 0.1; done' --image bookworm \
   --no-filelog --continuous >/dev/null
@@ -164,8 +183,11 @@ else:
 PY
 tf delete ticker >/dev/null
 echo
+}
+[[ -z "$only" || "$only" == 2 ]] && part2
 
 # ---- 3. logs -l 100 on a long history -------------------------------------------------------
+part3() {
 echo "3. logs -l 100 with ${history_mib} MiB of history (100-byte lines)"
 tf run history --command "yes $(printf '%099d' 0) | head -c ${history_mib}M" --image bookworm \
   --no-filelog --wait >/dev/null
@@ -191,3 +213,6 @@ times.sort()
 print(f"logs -l 100: median {times[2]:.1f} ms (min {times[0]:.1f}, max {times[-1]:.1f}); "
       f"tjfd read {min(reads)/1024:.0f} KiB per request")
 PY
+}
+[[ -z "$only" || "$only" == 3 ]] && part3
+exit 0

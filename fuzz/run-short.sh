@@ -62,7 +62,7 @@ for target in "${targets[@]}"; do
     passed=$((passed + 1))
   else
     echo "fuzz: $target: FAILED (input in $artifacts/$target-*)"
-    grep -v '^#' "$log" | tail -40
+    grep -v -e '^#' -e 'NEW_FUNC' -e '^INFO:' "$log" | tail -40
     failed=$((failed + 1))
   fi
 done

@@ -16,6 +16,9 @@ packages=(
   tini debootstrap
   # email integration tests: a real SMTP server on loopback, and TLS certificates (docs/email.md)
   python3-aiosmtpd openssl
+  # platform mode (docs/platform-mode.md): fuzzing with libFuzzer (fuzz/run-short.sh); the
+  # integration tests create tool accounts (passwd) and run as them (util-linux's setpriv)
+  clang libclang-rt-14-dev passwd util-linux
 )
 if [[ "${TJF_EXTRA_PACKAGES:-}" != "" ]]; then
   read -r -a extra <<<"$TJF_EXTRA_PACKAGES"

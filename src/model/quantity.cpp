@@ -1,6 +1,7 @@
 #include "model/quantity.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <regex>
 
@@ -65,11 +66,18 @@ Result<Quantity> parseQuantity(std::string_view text) {
   return Quantity{std::string(text), value};
 }
 
-std::int64_t memoryBytes(const Quantity& q) { return static_cast<std::int64_t>(std::ceil(q.value)); }
-
-std::int64_t cpuMillis(const Quantity& q) {
-  return static_cast<std::int64_t>(std::ceil(q.value * 1000.0L - 1e-9L));
+// Saturating: a quantity beyond the int64 range ("8Ei", "1e30") becomes the largest value,
+// which every limit refuses, instead of an undefined conversion (found by fuzz/quantity.cpp).
+std::int64_t saturatingCeil(long double v) {
+  constexpr long double kMax = static_cast<long double>(INT64_MAX);  // exact in a long double
+  const long double up = std::ceil(v);
+  if (!(up < kMax)) return INT64_MAX;
+  return up <= 0 ? 0 : static_cast<std::int64_t>(up);
 }
+
+std::int64_t memoryBytes(const Quantity& q) { return saturatingCeil(q.value); }
+
+std::int64_t cpuMillis(const Quantity& q) { return saturatingCeil(q.value * 1000.0L - 1e-9L); }
 
 std::string formatMemoryGi(std::int64_t bytes) {
   // round(value / 1024^3, 3) with half-even, then str(float()).

@@ -47,5 +47,14 @@ TEST(Quantity, NormalisedFormsMatchUpstream) {
   EXPECT_EQ(formatCpu(4000), "4.0");
 }
 
+// Found by fuzz/quantity.cpp: beyond the int64 range the figures saturate instead of overflowing.
+TEST(Quantity, HugeValuesSaturate) {
+  EXPECT_EQ(bytes("8Ei"), INT64_MAX);
+  EXPECT_EQ(bytes("1e30"), INT64_MAX);
+  EXPECT_EQ(millis("1e17"), INT64_MAX);
+  EXPECT_EQ(bytes("7Ei"), 7LL * 1152921504606846976LL);
+  EXPECT_EQ(millis("0"), 0);
+}
+
 }  // namespace
 }  // namespace tjf::model

@@ -181,8 +181,8 @@ LogSnapshot newestCapturedLines(const model::StateLayout& layout,
       }
       std::sort(kept.begin(), kept.end(), olderThan);
       if (kept.size() > limit) kept.erase(kept.begin(), kept.end() - static_cast<long>(limit));
-      c.source.offset = endOfLastLine(c.fd.get(), 0, c.size);
-    } else if (c.fd.valid() && active) {
+    }
+    if (c.fd.valid() && active) {
       c.source.offset = endOfLastLine(c.fd.get(), 0, c.size);
     }
     // A finished run's output is complete: only active runs are followed.

@@ -143,6 +143,16 @@ JobStatus oneOffStatus(const model::ResolvedJob& job, const std::vector<RunRecor
     case RunState::kFailed:
     case RunState::kLost:
     case RunState::kSkipped:
+      if (last.state != RunState::kSkipped && last.reason != RunReason::kStopped &&
+          last.attempt - 1 < job.retry) {
+        // The engine is about to schedule the next attempt (the decide step runs right after
+        // the exit is recorded): the job has not failed yet.
+        s.state = "pending";
+        s.status_short = "Retrying (attempt " + std::to_string(last.attempt + 1) + " of " +
+                         std::to_string(attempts) + ")";
+        s.messages.push_back("retrying");
+        return s;
+      }
       s.state = "failed";
       s.status_short = "Failed";
       s.duration = formatDuration(secondsBetween(last.finished_at.value_or(now), now));

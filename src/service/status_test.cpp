@@ -302,3 +302,31 @@ TEST(ScheduledStatus, ARetryWaitingForItsBackOff) {
 
 }  // namespace
 }  // namespace tjf::service
+
+namespace tjf::service {
+namespace {
+
+// Between a failed attempt being recorded and the next one being created, the job must not look
+// failed: `--wait` would stop there.
+TEST(OneOffStatus, AFailedAttemptWithRetriesLeftIsStillPending) {
+  model::ResolvedJob job;
+  job.retry = 1;
+  model::RunRecord failed;
+  failed.state = model::RunState::kFailed;
+  failed.reason = model::RunReason::kError;
+  failed.attempt = 1;
+  failed.exit_code = 1;
+  failed.started_at = failed.finished_at = fromUnixMillis(1'000'000);
+  auto s = oneOffStatus(job, {failed}, fromUnixMillis(1'001'000));
+  EXPECT_EQ(s.state, "pending");
+  EXPECT_EQ(s.status_short, "Retrying (attempt 2 of 2)");
+  failed.attempt = 2;
+  s = oneOffStatus(job, {failed}, fromUnixMillis(1'001'000));
+  EXPECT_EQ(s.state, "failed");
+  failed.attempt = 1;
+  failed.reason = model::RunReason::kStopped;
+  EXPECT_EQ(oneOffStatus(job, {failed}, fromUnixMillis(1'001'000)).state, "failed");
+}
+
+}  // namespace
+}  // namespace tjf::service
