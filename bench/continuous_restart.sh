@@ -64,7 +64,14 @@ command -v pm2 >/dev/null || do_pm2=0
 work="$(mktemp -d /tmp/tjf-bench-continuous-XXXXXX)"
 started_pids=()
 pm2_homes=()
+tjfd_pid=""
+sock=""
 cleanup() {
+  # A tjfd still up (the script failed half-way) stops its jobs first: runs outlive their daemon.
+  if [[ -n "$tjfd_pid" ]] && kill -0 "$tjfd_pid" 2>/dev/null; then
+    curl -s --max-time 120 --unix-socket "$sock" -X DELETE http://tjfd/v1/tool/bench/jobs \
+      >/dev/null 2>&1 || true
+  fi
   for home in "${pm2_homes[@]}"; do PM2_HOME="$home" pm2 kill >/dev/null 2>&1 || true; done
   for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -155,6 +162,7 @@ stop_tjfd() {
   curl -s --max-time 120 --unix-socket "$sock" -X DELETE http://tjfd/v1/tool/bench/jobs >/dev/null
   kill "$tjfd_pid"
   wait "$tjfd_pid" 2>/dev/null || true
+  tjfd_pid=""
 }
 api() {  # api METHOD PATH [BODY]
   curl -s --unix-socket "$sock" -X "$1" "http://tjfd/v1/tool/bench$2" ${3:+-d "$3"}

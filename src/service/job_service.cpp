@@ -1,6 +1,7 @@
 #include "service/job_service.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "cron/schedule.hpp"
 #include "engine/decide_continuous.hpp"
@@ -19,12 +20,14 @@ Error jobDoesNotExist(const std::string& name) {
 constexpr int kMaxReplicas = 1000;  // as the API schema (model/job.cpp)
 
 // The bad input of a continuous job that the schema cannot see: a health-check script that names
-// a file which is not there or not executable, an HTTP check without a TCP port, a port another
-// job on this machine already uses (any tool: they all share the host's ports), replicas out of
-// range. (An HTTP check without any port is refused by resolveJob.)
+// a file which is not executable, an HTTP check without a TCP port, a port another job on this
+// machine already uses (any tool: they all share the host's ports), replicas out of range. (An
+// HTTP check without any port is refused by resolveJob.) A script file that does not exist yet is
+// a warning, as for the command (decisions, "Commands": a deploy may load its job files before
+// the code is in place; real job files name scripts under /data/project/...).
 Status validateContinuous(store::Store& store, const std::string& tool_name,
                           const model::Tool& tool, const model::JobSpec& spec,
-                          const std::string& path_env) {
+                          const std::string& path_env, std::vector<std::string>* warnings) {
   const std::string job = "job '" + spec.name + "'";
   if (spec.replicas && (*spec.replicas < 0 || *spec.replicas > kMaxReplicas)) {
     return invalidArgument("The replicas of " + job + " must be between 0 and " +
@@ -43,7 +46,17 @@ Status validateContinuous(store::Store& store, const std::string& tool_name,
       const auto word = runtime::plainCommandWord(check.value);
       if (word && word->find('/') != std::string::npos) {
         if (auto problem = runtime::commandProblem(*word, tool.home, path_env)) {
-          return invalidArgument("Invalid health check script of " + job + ": " + *problem);
+          std::error_code ec;
+          const std::filesystem::path script = std::filesystem::path(*word).is_absolute()
+                                                   ? std::filesystem::path(*word)
+                                                   : tool.home / *word;
+          if (std::filesystem::exists(script, ec)) {
+            return invalidArgument("Invalid health check script of " + job + ": " + *problem);
+          }
+          if (warnings) {
+            warnings->push_back(job + ": health check script: " + *problem +
+                                "; its health checks fail until it exists");
+          }
         }
       }
     } else if (spec.port && protocol != model::PortProtocol::kTcp) {
@@ -116,7 +129,9 @@ Status JobService::validate(const std::string& tool_name, const model::JobSpec& 
     if (!schedule) return tl::unexpected(schedule.error());
   }
   if (spec.type == model::JobType::kContinuous) {
-    if (auto ok = validateContinuous(store_, tool_name, *tool, spec, options_.path_env); !ok) {
+    if (auto ok = validateContinuous(store_, tool_name, *tool, spec, options_.path_env,
+                                     messages ? &messages->warning : nullptr);
+        !ok) {
       return ok;
     }
   }

@@ -267,6 +267,7 @@ void PlatformDaemon::start() {
   }
   posix_spawn_file_actions_destroy(&actions);
   const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  const std::size_t log_start = log().size();  // a restart writes after the last start's lines
   const bool up = eventually([&] {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -278,7 +279,7 @@ void PlatformDaemon::start() {
     }
     if (!options_.tls) return true;
     std::smatch m;
-    const std::string text = log();
+    const std::string text = log().substr(log_start);
     if (!std::regex_search(text, m, listening)) return false;
     tls_port_ = static_cast<unsigned short>(std::stoi(m[1]));
     return true;

@@ -69,6 +69,11 @@ TEST_F(PlatformTest, PeerCredentialsNameTheTool) {
   ASSERT_EQ(beta.status, 200) << beta.body;
   EXPECT_EQ(beta.json().at("tool"), "beta");
 
+  // Every account may connect (mode 0666); who it is decides what it may do.
+  struct stat st {};
+  ASSERT_EQ(::stat(d().socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0666u);
+
   // Root is no tool, and neither is an account outside the prefix.
   auto root = d().httpAsRoot("GET", "/v1/tool/alpha/jobs");
   EXPECT_EQ(root.status, 403);
@@ -89,6 +94,26 @@ TEST_F(PlatformTest, PeerCredentialsNameTheTool) {
   EXPECT_EQ(beta_list.exit_code, 0) << beta_list.err;
   EXPECT_EQ(beta_list.out, "") << "beta sees none of alpha's jobs";
   EXPECT_THAT(d().log(), HasSubstr("platform mode"));
+}
+
+class PlatformSocketGroupTest : public PlatformTest {
+ protected:
+  // Only the members of alpha's group may connect at all.
+  PlatformOptions options() override {
+    return {.config_yaml = "socket_mode: \"0660\"\nsocket_group: tjft" +
+                           std::to_string(::getpid()) + ".alpha\n"};
+  }
+};
+
+TEST_F(PlatformSocketGroupTest, OnlyTheSocketsGroupMayConnect) {
+  struct stat st {};
+  ASSERT_EQ(::stat(d().socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_gid, d().tool("alpha").gid);
+  EXPECT_EQ(d().http("alpha", "GET", "/v1/whoami").status, 200);
+  const auto beta = d().http("beta", "GET", "/v1/whoami");
+  EXPECT_EQ(beta.status, 0) << "beta cannot even connect: " << beta.body;
+  EXPECT_THAT(beta.body, HasSubstr("Couldn't connect"));
 }
 
 // ---- No request reaches another tool's jobs ------------------------------------------------------
@@ -399,6 +424,23 @@ TEST_F(PlatformTlsTest, BadCertificatesAreRefusedWithTheReason) {
     EXPECT_THAT(r.body, HasSubstr(c.reason)) << c.what;
     EXPECT_EQ(d().https(c.cert, c.key, "GET", "/v1/whoami").status, 403) << c.what;
   }
+}
+
+TEST_F(PlatformTlsTest, ARevokedCertificateIsRefused) {
+  ASSERT_EQ(d().https(cert("beta.crt"), cert("beta.key"), "GET", "/v1/whoami").status, 200);
+  const std::string script = std::string(TJF_SCRIPTS_DIR) + "/issue-tool-cert.sh";
+  const std::string revoke = script + " revoke " + cert("ca") + " " + cert("beta.crt") +
+                             " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(revoke.c_str()), 0);
+  std::ofstream(d().root() / "tjfd.yaml", std::ios::app) << "tls_crl: " << cert("ca/crl.pem")
+                                                          << "\n";
+  d().stop();
+  d().start();
+  const auto revoked = d().https(cert("beta.crt"), cert("beta.key"), "GET", "/v1/whoami");
+  EXPECT_EQ(revoked.status, 403);
+  EXPECT_THAT(revoked.body, HasSubstr("revoked"));
+  EXPECT_EQ(d().https(cert("alpha.crt"), cert("alpha.key"), "GET", "/v1/whoami").status, 200)
+      << "only the revoked certificate is refused";
 }
 
 TEST_F(PlatformTlsTest, TheCliUsesTheToolsCertificate) {
