@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "cli/http_client.hpp"
 
 extern char** environ;
@@ -293,6 +295,15 @@ void PlatformDaemon::stop(int sig) {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  // A sanitizer's report in the daemon's log (Sanitize builds) fails the test that ran it.
+  const std::string text = log();
+  for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "runtime error:"}) {
+    if (const auto at = text.find(marker); at != std::string::npos) {
+      ADD_FAILURE() << "tjfd reported " << marker << ":\n"
+                    << text.substr(at >= 200 ? at - 200 : 0, 4000);
+      break;
+    }
+  }
 }
 
 std::string PlatformDaemon::log() const { return readAll(root_ / "tjfd.log"); }
