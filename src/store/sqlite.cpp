@@ -57,9 +57,27 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   return std::unique_ptr<Database>(new Database(db));
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
 
 Result<Statement> Database::prepare(std::string_view sql) {
+  // Statements are compiled once and reused; one already in use (a query run inside the loop
+  // over another's rows) gets a fresh statement of its own.
+  auto [it, inserted] = cache_.try_emplace(std::string(sql));
+  CachedStatement& cached = it->second;
+  if (!cached.stmt) {
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &cached.stmt, nullptr) != SQLITE_OK) {
+      cache_.erase(it);
+      return sqliteError(db_, "prepare '" + std::string(sql) + "'");
+    }
+  }
+  if (!*cached.in_use) {
+    *cached.in_use = true;
+    return Statement(db_, cached.stmt, cached.in_use.get());
+  }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK) {

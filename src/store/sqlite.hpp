@@ -9,18 +9,32 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/result.hpp"
 
 namespace tjf::store {
 
+// A prepared statement. One from Database's cache (`in_use` set) goes back to it when destroyed:
+// reset and unbound, not finalized, so the next prepare of the same SQL skips compiling it.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)) {}
-  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(Statement&& o) noexcept
+      : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), in_use_(std::exchange(o.in_use_, nullptr)) {}
+  ~Statement() {
+    if (!stmt_) return;
+    if (in_use_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      *in_use_ = false;
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
 
   // Binds are 1-based as in SQLite. Returns *this for chaining.
   Statement& bind(int index, std::int64_t value);
@@ -49,6 +63,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;  // the cache slot's flag, or null for a statement of its own
 };
 
 class Database {
@@ -66,7 +81,12 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  struct CachedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    std::unique_ptr<bool> in_use = std::make_unique<bool>(false);  // stable address
+  };
   sqlite3* db_;
+  std::unordered_map<std::string, CachedStatement> cache_;
 };
 
 // Runs `body` inside BEGIN IMMEDIATE / COMMIT; rolls back when it returns an error.
