@@ -33,25 +33,6 @@ OutboxMail readMail(const Statement& s) {
   return m;
 }
 
-template <typename T, typename Reader>
-Result<std::vector<T>> readAll(Result<Statement>& stmt, Reader read) {
-  if (!stmt) return tl::unexpected(stmt.error());
-  std::vector<T> out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) return out;
-    out.push_back(read(*stmt));
-  }
-}
-
-template <typename T>
-Result<std::optional<T>> firstOf(Result<std::vector<T>> all) {
-  if (!all) return tl::unexpected(all.error());
-  if (all->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(all->front()));
-}
-
 }  // namespace
 
 std::string_view toString(OutboxState v) {
@@ -73,7 +54,7 @@ Result<std::vector<EventRecord>> MailStore::eventsAfter(std::int64_t after_id, i
       "SELECT id, time, tool, job_name, run_id, kind, message FROM events WHERE id > ? "
       "ORDER BY id LIMIT ?");
   if (stmt) stmt->bind(1, after_id).bind(2, limit);
-  return readAll<EventRecord>(stmt, [](const Statement& s) {
+  return collectRows<EventRecord>(stmt, [](const Statement& s) {
     EventRecord e;
     e.id = s.columnInt(0);
     e.time = fromUnixMillis(s.columnInt(1));
@@ -95,7 +76,7 @@ Result<std::int64_t> MailStore::lastEventId() {
 
 Result<std::optional<std::int64_t>> MailStore::cursor() {
   auto stmt = db_.prepare("SELECT last_event_id FROM mail_cursor WHERE id = 1");
-  return firstOf(readAll<std::int64_t>(stmt, [](const Statement& s) { return s.columnInt(0); }));
+  return firstRow(collectRows<std::int64_t>(stmt, [](const Statement& s) { return s.columnInt(0); }));
 }
 
 Status MailStore::setCursor(std::int64_t last_event_id) {
@@ -120,7 +101,7 @@ Status MailStore::addPendingNotice(const PendingNotice& n) {
 Result<std::vector<std::pair<std::string, TimePoint>>> MailStore::pendingTools() {
   auto stmt = db_.prepare(
       "SELECT tool, MIN(queued_at) FROM mail_pending GROUP BY tool ORDER BY MIN(queued_at), tool");
-  return readAll<std::pair<std::string, TimePoint>>(stmt, [](const Statement& s) {
+  return collectRows<std::pair<std::string, TimePoint>>(stmt, [](const Statement& s) {
     return std::make_pair(s.columnText(0), fromUnixMillis(s.columnInt(1)));
   });
 }
@@ -130,7 +111,7 @@ Result<std::vector<PendingNotice>> MailStore::pendingNotices(const std::string& 
       "SELECT id, event_id, tool, run_id, kind, queued_at, notice FROM mail_pending "
       "WHERE tool = ? ORDER BY id");
   if (stmt) stmt->bind(1, tool);
-  return readAll<PendingNotice>(stmt, [](const Statement& s) {
+  return collectRows<PendingNotice>(stmt, [](const Statement& s) {
     PendingNotice n;
     n.id = s.columnInt(0);
     n.event_id = s.columnInt(1);
@@ -173,7 +154,7 @@ Result<std::optional<OutboxMail>> MailStore::nextDueMail(TimePoint now) {
                           " FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= ? "
                           "ORDER BY next_attempt_at, id LIMIT 1");
   if (stmt) stmt->bind(1, toUnixMillis(now));
-  return firstOf(readAll<OutboxMail>(stmt, readMail));
+  return firstRow(collectRows<OutboxMail>(stmt, readMail));
 }
 
 Result<std::optional<TimePoint>> MailStore::nextAttemptTime() {
@@ -187,14 +168,14 @@ Result<std::optional<TimePoint>> MailStore::nextAttemptTime() {
 Result<std::optional<OutboxMail>> MailStore::mailById(std::int64_t id) {
   auto stmt = db_.prepare(std::string("SELECT ") + kMailColumns + " FROM mail_outbox WHERE id = ?");
   if (stmt) stmt->bind(1, id);
-  return firstOf(readAll<OutboxMail>(stmt, readMail));
+  return firstRow(collectRows<OutboxMail>(stmt, readMail));
 }
 
 Result<std::vector<OutboxMail>> MailStore::recentMails(int limit) {
   auto stmt = db_.prepare(std::string("SELECT ") + kMailColumns +
                           " FROM mail_outbox ORDER BY id DESC LIMIT ?");
   if (stmt) stmt->bind(1, limit);
-  return readAll<OutboxMail>(stmt, readMail);
+  return collectRows<OutboxMail>(stmt, readMail);
 }
 
 Status MailStore::markSent(std::int64_t id, TimePoint at) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <type_traits>
 #include <unordered_map>
 
 #include "base/result.hpp"
@@ -88,6 +90,34 @@ class Database {
   sqlite3* db_;
   std::unordered_map<std::string, CachedStatement> cache_;
 };
+
+// Steps `stmt` to its end and turns each row into a T with `read`, which returns a T or a
+// Result<T> (a row that cannot be read fails the whole query).
+template <typename T, typename Reader>
+Result<std::vector<T>> collectRows(Result<Statement>& stmt, Reader read) {
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<T> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    if constexpr (std::is_same_v<decltype(read(*stmt)), Result<T>>) {
+      auto item = read(*stmt);
+      if (!item) return tl::unexpected(item.error());
+      out.push_back(std::move(*item));
+    } else {
+      out.push_back(read(*stmt));
+    }
+  }
+}
+
+// The first of the rows, if any.
+template <typename T>
+Result<std::optional<T>> firstRow(Result<std::vector<T>> all) {
+  if (!all) return tl::unexpected(all.error());
+  if (all->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(all->front()));
+}
 
 // Runs `body` inside BEGIN IMMEDIATE / COMMIT; rolls back when it returns an error.
 template <typename F>

@@ -70,31 +70,6 @@ RunRecord readRun(const Statement& s) {
   return r;
 }
 
-template <typename T, typename Reader>
-Result<std::vector<T>> collect(Result<Statement>& stmt, Reader read) {
-  if (!stmt) return tl::unexpected(stmt.error());
-  std::vector<T> out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) return out;
-    if constexpr (std::is_same_v<decltype(read(*stmt)), Result<T>>) {
-      auto item = read(*stmt);
-      if (!item) return tl::unexpected(item.error());
-      out.push_back(std::move(*item));
-    } else {
-      out.push_back(read(*stmt));
-    }
-  }
-}
-
-template <typename T>
-Result<std::optional<T>> first(Result<std::vector<T>> all) {
-  if (!all) return tl::unexpected(all.error());
-  if (all->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(all->front()));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
@@ -163,25 +138,25 @@ Result<std::optional<JobRecord>> Store::findJob(const std::string& tool, const s
   auto stmt = db_->prepare(std::string("SELECT ") + kJobColumns +
                            " FROM jobs WHERE tool = ? AND name = ?");
   if (stmt) stmt->bind(1, tool).bind(2, name);
-  return first(collect<JobRecord>(stmt, readJob));
+  return firstRow(collectRows<JobRecord>(stmt, readJob));
 }
 
 Result<std::optional<JobRecord>> Store::jobById(std::int64_t job_id) {
   auto stmt = db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
   if (stmt) stmt->bind(1, job_id);
-  return first(collect<JobRecord>(stmt, readJob));
+  return firstRow(collectRows<JobRecord>(stmt, readJob));
 }
 
 Result<std::vector<JobRecord>> Store::jobsOfTool(const std::string& tool) {
   auto stmt = db_->prepare(std::string("SELECT ") + kJobColumns +
                            " FROM jobs WHERE tool = ? ORDER BY name");
   if (stmt) stmt->bind(1, tool);
-  return collect<JobRecord>(stmt, readJob);
+  return collectRows<JobRecord>(stmt, readJob);
 }
 
 Result<std::vector<JobRecord>> Store::allJobs() {
   auto stmt = db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
-  return collect<JobRecord>(stmt, readJob);
+  return collectRows<JobRecord>(stmt, readJob);
 }
 
 Result<RunRecord> Store::insertRun(RunRecord run) {
@@ -221,14 +196,14 @@ Status Store::updateRun(const RunRecord& run) {
 Result<std::optional<RunRecord>> Store::runById(std::int64_t run_id) {
   auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
   if (stmt) stmt->bind(1, run_id);
-  return first(collect<RunRecord>(stmt, readRun));
+  return firstRow(collectRows<RunRecord>(stmt, readRun));
 }
 
 Result<std::vector<RunRecord>> Store::runsOfJob(std::int64_t job_id, int limit) {
   auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns +
                            " FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT ?");
   if (stmt) stmt->bind(1, job_id).bind(2, limit);
-  return collect<RunRecord>(stmt, readRun);
+  return collectRows<RunRecord>(stmt, readRun);
 }
 
 Result<std::vector<RunRecord>> Store::runsByName(const std::string& tool, const std::string& name,
@@ -236,13 +211,13 @@ Result<std::vector<RunRecord>> Store::runsByName(const std::string& tool, const 
   auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns +
                            " FROM runs WHERE tool = ? AND job_name = ? ORDER BY id DESC LIMIT ?");
   if (stmt) stmt->bind(1, tool).bind(2, name).bind(3, limit);
-  return collect<RunRecord>(stmt, readRun);
+  return collectRows<RunRecord>(stmt, readRun);
 }
 
 Result<std::vector<RunRecord>> Store::activeRuns() {
   auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns +
                            " FROM runs WHERE state IN ('pending', 'running') ORDER BY id");
-  return collect<RunRecord>(stmt, readRun);
+  return collectRows<RunRecord>(stmt, readRun);
 }
 
 Result<std::vector<RunRecord>> Store::activeRunsOfJob(std::int64_t job_id) {
@@ -250,7 +225,7 @@ Result<std::vector<RunRecord>> Store::activeRunsOfJob(std::int64_t job_id) {
                            " FROM runs WHERE job_id = ? AND state IN ('pending', 'running') "
                            "ORDER BY id");
   if (stmt) stmt->bind(1, job_id);
-  return collect<RunRecord>(stmt, readRun);
+  return collectRows<RunRecord>(stmt, readRun);
 }
 
 Status Store::addEvent(const EventRecord& e) {
@@ -268,7 +243,7 @@ Result<std::vector<EventRecord>> Store::eventsOfJob(const std::string& tool,
       "SELECT id, time, tool, job_name, run_id, kind, message FROM events "
       "WHERE tool = ? AND job_name = ? ORDER BY id DESC LIMIT ?");
   if (stmt) stmt->bind(1, tool).bind(2, name).bind(3, limit);
-  return collect<EventRecord>(stmt, [](const Statement& s) {
+  return collectRows<EventRecord>(stmt, [](const Statement& s) {
     EventRecord e;
     e.id = s.columnInt(0);
     e.time = fromUnixMillis(s.columnInt(1));
