@@ -330,8 +330,31 @@ bool FileJob::oneOff() const {
   return !body.contains("schedule") && !body.contains("continuous");
 }
 
+// yaml-cpp 0.7 never returns (and allocates without bound) on a ',' that starts a line in block
+// context. In a job file (a block list of mappings) such a line can only be valid inside a
+// top-level flow list, so anything else is refused here, before the parser sees it.
+std::optional<int> strayCommaLine(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  bool flow_document = first != std::string::npos && text[first] == '[';
+  int line = 1;
+  for (std::size_t pos = 0; pos < text.size(); ++line) {
+    const auto end = std::min(text.find('\n', pos), text.size());
+    if (text[pos] == '#') {
+      // a comment line, also before a flow list
+    } else if (text[pos] == ',' && !flow_document) {
+      return line;
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
 Result<JobFile> parseJobFile(const std::string& text, const std::string& file_name) {
   const std::string unable = "Unable to parse yaml file '" + file_name + "'";
+  if (const auto line = strayCommaLine(text)) {
+    return invalidArgument(unable + ": line " + std::to_string(*line) +
+                           ": unexpected ',' at the start of the line");
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);

@@ -421,3 +421,26 @@ TEST(RoundTrip, RandomDefinitionsDumpedAndLoadedAreUnchanged) {
 
 }  // namespace
 }  // namespace tjf::cli
+
+namespace tjf::cli {
+namespace {
+
+// yaml-cpp 0.7 loops forever on these; the file must be refused with the line, quickly.
+TEST(JobFileGuard, AStrayCommaAtTheStartOfALineIsRefusedWithItsLine) {
+  for (const auto& [text, line] : std::vector<std::pair<std::string, int>>{
+           {",\n", 1},
+           {"# c\n, x\n", 2},
+           {"- name: a\n  command: x\n  image: bookworm\n,\n", 4}}) {
+    const auto r = parseJobFile(text, "jobs.yaml");
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().message, "Unable to parse yaml file 'jobs.yaml': line " +
+                                     std::to_string(line) +
+                                     ": unexpected ',' at the start of the line");
+  }
+  // Commas elsewhere are ordinary text, and a flow list may put them first on a line.
+  EXPECT_TRUE(parseJobFile("- name: a\n  command: echo a,b\n  image: bookworm\n", "f"));
+  EXPECT_TRUE(parseJobFile("[{name: a, command: x, image: bookworm}\n, {name: b, command: y, image: bookworm}]\n", "f"));
+}
+
+}  // namespace
+}  // namespace tjf::cli
