@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/api_call.hpp"
 #include "cli/http_client.hpp"
 #include "tabulate/table.hpp"
 
@@ -18,19 +19,6 @@ namespace tjf::cli {
 namespace {
 
 using nlohmann::json;
-
-// Ends the command with an exit code (caught in runEnvvars).
-struct Exit {
-  int code;
-};
-
-void printError(const std::string& message) {
-  if (::isatty(2) == 1) {
-    std::fprintf(stderr, "\033[1;31mERROR\033[1;0m: %s\n", message.c_str());
-  } else {
-    std::fprintf(stderr, "ERROR: %s\n", message.c_str());
-  }
-}
 
 std::string usage(const std::string& prog) {
   return "usage: " + prog + " [-h] {list,show,create,delete} ...\n";
@@ -64,7 +52,7 @@ std::string help(const std::string& prog) {
 [[noreturn]] void usageError(const std::string& prog, const std::string& message) {
   std::fputs(usage(prog).c_str(), stderr);
   std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), message.c_str());
-  throw Exit{2};
+  throw CommandExit{2};
 }
 
 // The value of `create NAME` without VALUE: typed at a terminal without echo, or read whole from
@@ -118,31 +106,9 @@ class Envvars {
     return "/v1/tool/" + urlEncode(tool_) + "/envvars";
   }
 
-  // One request; an error status prints the API's error and ends the command.
+  // One request through callApi (cli/api_call.hpp): errors end the command.
   json call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto reply = http_.request(method, path, body);
-    if (!reply) {
-      printError(reply.error().message);
-      throw Exit{2};
-    }
-    json j;
-    try {
-      j = json::parse(reply->body);
-    } catch (const json::exception&) {
-      j = json::object();
-    }
-    if (reply->status >= 400) {
-      std::string message;
-      if (j.contains("error") && j.at("error").is_array()) {
-        for (const auto& e : j.at("error")) {
-          if (e.is_string()) message += (message.empty() ? "" : "; ") + e.get<std::string>();
-        }
-      }
-      printError(message.empty() ? (reply->body.empty() ? "unknown error" : reply->body)
-                                 : message);
-      throw Exit{reply->status >= 500 ? 2 : 1};
-    }
-    return j;
+    return callApi(http_, method, path, body);
   }
 
   int list(bool show_values, bool json_out) {
@@ -287,7 +253,7 @@ int dispatch(const std::string& prog, std::vector<std::string> args) {
 int runEnvvars(const std::string& prog, std::vector<std::string> args) {
   try {
     return dispatch(prog, std::move(args));
-  } catch (const Exit& e) {
+  } catch (const CommandExit& e) {
     return e.code;
   }
 }

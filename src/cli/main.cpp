@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "cli/envvars.hpp"
+#include "cli/api_call.hpp"
 #include "cli/help_text.hpp"
 #include "cli/http_client.hpp"
 #include "cli/jobfile.hpp"
@@ -25,23 +26,6 @@ namespace {
 using namespace tjf;
 using namespace tjf::cli;
 using nlohmann::json;
-
-// Raised for errors that end the command; carries the exit code.
-struct Exit {
-  int code;
-};
-
-bool stderrIsTerminal() { return ::isatty(2) == 1; }
-
-void printLevel(const char* level, const char* colour, const std::string& message) {
-  if (stderrIsTerminal()) {
-    std::fprintf(stderr, "\033[%sm%s\033[1;0m: %s\n", colour, level, message.c_str());
-  } else {
-    std::fprintf(stderr, "%s: %s\n", level, message.c_str());
-  }
-}
-void printError(const std::string& message) { printLevel("ERROR", "1;31", message); }
-void printWarning(const std::string& message) { printLevel("WARNING", "1;33", message); }
 
 class Commands {
  public:
@@ -66,43 +50,10 @@ class Commands {
   }
   std::string base() { return "/v1/tool/" + urlEncode(tool()); }
 
-  // Sends a request; on an error status prints the API's error and throws Exit.
+  // One request through callApi (cli/api_call.hpp): errors end the command.
   json call(const std::string& method, const std::string& path, const std::string& body = "",
             long* status_out = nullptr, bool quiet_404 = false) {
-    auto reply = http_.request(method, path, body);
-    if (!reply) {
-      printError(reply.error().message);
-      throw Exit{2};
-    }
-    if (status_out) *status_out = reply->status;
-    json j;
-    try {
-      j = json::parse(reply->body);
-    } catch (const json::exception&) {
-      j = json::object();
-    }
-    if (reply->status >= 400) {
-      if (reply->status == 404 && quiet_404) return j;
-      printError(errorMessage(j, reply->body));
-      throw Exit{reply->status >= 500 ? 2 : 1};
-    }
-    printMessages(j);
-    return j;
-  }
-
-  static std::string errorMessage(const json& j, const std::string& raw) {
-    if (j.contains("error") && j.at("error").is_array() && !j.at("error").empty()) {
-      std::string out;
-      for (const auto& e : j.at("error")) out += (out.empty() ? "" : "; ") + e.get<std::string>();
-      return out;
-    }
-    return raw.empty() ? "unknown error" : raw;
-  }
-
-  static void printMessages(const json& j) {
-    if (!j.contains("messages") || !j.at("messages").is_object()) return;
-    const json& m = j.at("messages");
-    for (const auto& w : m.value("warning", json::array())) printWarning(w.get<std::string>());
+    return callApi(http_, method, path, body, status_out, quiet_404);
   }
 
   json getJob(const std::string& name, bool include_unset, long* status, bool quiet_404) {
@@ -291,7 +242,7 @@ class Commands {
         j = json::parse(error_body.empty() ? pending : error_body);
       } catch (const json::exception&) {
       }
-      printError(errorMessage(j, error_body.empty() ? pending : error_body));
+      printError(apiErrorMessage(j, error_body.empty() ? pending : error_body));
       return *status >= 500 ? 2 : 1;
     }
     if (!pending.empty()) print(pending);  // a last line without its newline
@@ -322,7 +273,7 @@ class Commands {
     } catch (const json::exception&) {
       out.body = json::object();
     }
-    if (out.status >= 400) out.error = errorMessage(out.body, reply->body);
+    if (out.status >= 400) out.error = apiErrorMessage(out.body, reply->body);
     return out;
   }
 
@@ -386,7 +337,7 @@ class Commands {
       const std::string label =
           index < jobs.size() ? jobLabel(*jobs[index]) : "job number " + std::to_string(index + 1);
       printError("Unable to load " + label + ": " +
-                 cli::inFileTerms(errorMessage(refused, refused.dump())) +
+                 cli::inFileTerms(apiErrorMessage(refused, refused.dump())) +
                  (dry_run ? "" : " (no job was changed)"));
       return refused.value("status", 400) >= 500 ? 2 : 1;
     }
@@ -492,7 +443,7 @@ class Commands {
              stderr);
   std::fprintf(stderr, "%s: error: %s\n", (prog + (command.empty() ? "" : " " + command)).c_str(),
                message.c_str());
-  throw Exit{2};
+  throw CommandExit{2};
 }
 
 int runCli(const std::string& prog, std::vector<std::string> args) {
@@ -734,7 +685,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_DFL);
   try {
     return runCli(prog, std::move(args));
-  } catch (const Exit& e) {
+  } catch (const CommandExit& e) {
     return e.code;
   }
 }
