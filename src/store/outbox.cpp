@@ -54,17 +54,7 @@ Result<std::vector<EventRecord>> MailStore::eventsAfter(std::int64_t after_id, i
       "SELECT id, time, tool, job_name, run_id, kind, message FROM events WHERE id > ? "
       "ORDER BY id LIMIT ?");
   if (stmt) stmt->bind(1, after_id).bind(2, limit);
-  return collectRows<EventRecord>(stmt, [](const Statement& s) {
-    EventRecord e;
-    e.id = s.columnInt(0);
-    e.time = fromUnixMillis(s.columnInt(1));
-    e.tool = s.columnText(2);
-    e.job_name = s.columnText(3);
-    e.run_id = s.columnOptInt(4);
-    e.kind = s.columnText(5);
-    e.message = s.columnText(6);
-    return e;
-  });
+  return collectRows<EventRecord>(stmt, eventFromRow);
 }
 
 Result<std::int64_t> MailStore::lastEventId() {

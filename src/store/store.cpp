@@ -72,6 +72,18 @@ RunRecord readRun(const Statement& s) {
 
 }  // namespace
 
+EventRecord eventFromRow(const Statement& s) {
+  EventRecord e;
+  e.id = s.columnInt(0);
+  e.time = fromUnixMillis(s.columnInt(1));
+  e.tool = s.columnText(2);
+  e.job_name = s.columnText(3);
+  e.run_id = s.columnOptInt(4);
+  e.kind = s.columnText(5);
+  e.message = s.columnText(6);
+  return e;
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
   auto db = Database::open(path);
   if (!db) return tl::unexpected(db.error());
@@ -243,17 +255,7 @@ Result<std::vector<EventRecord>> Store::eventsOfJob(const std::string& tool,
       "SELECT id, time, tool, job_name, run_id, kind, message FROM events "
       "WHERE tool = ? AND job_name = ? ORDER BY id DESC LIMIT ?");
   if (stmt) stmt->bind(1, tool).bind(2, name).bind(3, limit);
-  return collectRows<EventRecord>(stmt, [](const Statement& s) {
-    EventRecord e;
-    e.id = s.columnInt(0);
-    e.time = fromUnixMillis(s.columnInt(1));
-    e.tool = s.columnText(2);
-    e.job_name = s.columnText(3);
-    e.run_id = s.columnOptInt(4);
-    e.kind = s.columnText(5);
-    e.message = s.columnText(6);
-    return e;
-  });
+  return collectRows<EventRecord>(stmt, eventFromRow);
 }
 
 }  // namespace tjf::store

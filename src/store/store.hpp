@@ -26,6 +26,9 @@ struct EventRecord {
   std::string message;
 };
 
+// An event from a row of "SELECT id, time, tool, job_name, run_id, kind, message FROM events".
+EventRecord eventFromRow(const Statement& row);
+
 class Store {
  public:
   // Opens (creating if needed) and migrates. The connection runs with synchronous=NORMAL (WAL):
