@@ -17,8 +17,6 @@
 extern char** environ;
 
 namespace tjf::testing {
-namespace {
-
 std::string readFd(int fd) {
   std::string out;
   char buf[65536];
@@ -27,14 +25,12 @@ std::string readFd(int fd) {
   return out;
 }
 
-std::string readAll(const std::filesystem::path& p) {
+std::string readFile(const std::filesystem::path& p) {
   std::ifstream in(p);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-}  // namespace
 
 std::filesystem::path binDir() { return TJF_BIN_DIR; }
 
@@ -98,7 +94,7 @@ void TestDaemon::start() {
     return std::filesystem::exists(socket()) && http("GET", "/v1/healthz").first == 200;
   });
   if (!up || pid_ < 0) {
-    throw std::runtime_error("tjfd did not start: " + readAll(root_ / "tjfd.log"));
+    throw std::runtime_error("tjfd did not start: " + readFile(root_ / "tjfd.log"));
   }
 }
 
@@ -183,7 +179,7 @@ void TestDaemon::writeHomeFile(const std::string& rel, const std::string& conten
 }
 
 std::string TestDaemon::readHomeFile(const std::string& rel) const {
-  return readAll(home() / rel);
+  return readFile(home() / rel);
 }
 
 }  // namespace tjf::testing

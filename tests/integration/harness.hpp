@@ -72,6 +72,10 @@ class TestDaemon {
 
 std::filesystem::path binDir();
 
+// Everything readable from a descriptor until its end; a whole file ("" when it is missing).
+std::string readFd(int fd);
+std::string readFile(const std::filesystem::path& path);
+
 // Polls `condition` until it holds or `timeout` passes (no fixed sleeps: it checks often).
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));

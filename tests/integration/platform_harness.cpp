@@ -30,21 +30,6 @@ extern char** environ;
 namespace tjf::testing {
 namespace {
 
-std::string readFd(int fd) {
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string readAll(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs argv (PATH searched) with `stdin_text` on its standard input, in `cwd`, and collects its
 // output. The child gets this process's environment.
 CommandResult run(const std::vector<std::string>& argv, const std::string& stdin_text = "",
@@ -306,7 +291,7 @@ void PlatformDaemon::stop(int sig) {
   }
 }
 
-std::string PlatformDaemon::log() const { return readAll(root_ / "tjfd.log"); }
+std::string PlatformDaemon::log() const { return readFile(root_ / "tjfd.log"); }
 
 CommandResult PlatformDaemon::asTool(const std::string& tool, const std::vector<std::string>& argv,
                                      const std::string& stdin_text,
@@ -380,7 +365,7 @@ void PlatformDaemon::writeHomeFile(const std::string& tool, const std::string& r
 }
 
 std::string PlatformDaemon::readHomeFile(const std::string& tool, const std::string& rel) const {
-  return readAll(accounts_.at(tool).home / rel);
+  return readFile(accounts_.at(tool).home / rel);
 }
 
 void writeExpiredCertificate(const std::filesystem::path& ca_cert,
