@@ -108,24 +108,18 @@ class Commands {
     return 0;
   }
 
-  int images(bool json_out) {
-    const json j = call("GET", base() + "/images");
-    if (json_out) {
-      std::cout << j.at("images").dump(2) << "\n";
-      return 0;
-    }
-    std::cout << cli::renderImages(j.at("images")) << "\n";
+  // `--json` prints the API's value as it is; otherwise `render` makes the table.
+  static int print(const json& value, bool json_out, std::string (*render)(const json&)) {
+    std::cout << (json_out ? value.dump(2) : render(value)) << "\n";
     return 0;
   }
 
+  int images(bool json_out) {
+    return print(call("GET", base() + "/images").at("images"), json_out, cli::renderImages);
+  }
+
   int quota(bool json_out) {
-    const json j = call("GET", base() + "/quotas");
-    if (json_out) {
-      std::cout << j.at("quota").dump(2) << "\n";
-      return 0;
-    }
-    std::cout << cli::renderQuota(j.at("quota")) << "\n";
-    return 0;
+    return print(call("GET", base() + "/quotas").at("quota"), json_out, cli::renderQuota);
   }
 
   int deleteJob(const std::string& name) {

@@ -70,21 +70,27 @@ TestDaemon::~TestDaemon() {
   std::filesystem::remove_all(root_, ec);
 }
 
-void TestDaemon::start() {
+pid_t spawnTjfd(const std::filesystem::path& config_path, const std::filesystem::path& log_path,
+                mode_t log_mode) {
   const std::string tjfd = (binDir() / "tjfd").string();
-  const std::string config = (root_ / "tjfd.yaml").string();
-  const std::string log = (root_ / "tjfd.log").string();
+  const std::string config = config_path.string();
+  const std::string log = log_path.string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, log_mode);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, log_mode);
   char* argv[] = {const_cast<char*>(tjfd.c_str()), const_cast<char*>("--config"),
                   const_cast<char*>(config.c_str()), nullptr};
-  if (::posix_spawn(&pid_, tjfd.c_str(), &actions, nullptr, argv, environ) != 0) {
-    throw std::runtime_error("cannot start tjfd");
-  }
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, tjfd.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start tjfd");
+  return pid;
+}
+
+void TestDaemon::start() {
+  pid_ = spawnTjfd(root_ / "tjfd.yaml", root_ / "tjfd.log", 0644);
   const bool up = eventually([&] {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {

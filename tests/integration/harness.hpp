@@ -72,6 +72,11 @@ class TestDaemon {
 
 std::filesystem::path binDir();
 
+// Starts `tjfd --config <config>` with stdin /dev/null and stdout/stderr appended to `log`
+// (created with `log_mode`). Throws when it cannot be started.
+pid_t spawnTjfd(const std::filesystem::path& config, const std::filesystem::path& log,
+                mode_t log_mode);
+
 // Everything readable from a descriptor until its end; a whole file ("" when it is missing).
 std::string readFd(int fd);
 std::string readFile(const std::filesystem::path& path);

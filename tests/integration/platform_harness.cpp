@@ -237,22 +237,7 @@ void PlatformDaemon::makeCertificates() {
 }
 
 void PlatformDaemon::start() {
-  const std::string tjfd = (binDir() / "tjfd").string();
-  const std::string config = (root_ / "tjfd.yaml").string();
-  const std::string log_file = (root_ / "tjfd.log").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0600);
-  char* argv[] = {const_cast<char*>(tjfd.c_str()), const_cast<char*>("--config"),
-                  const_cast<char*>(config.c_str()), nullptr};
-  if (::posix_spawn(&pid_, tjfd.c_str(), &actions, nullptr, argv, environ) != 0) {
-    throw std::runtime_error("cannot start tjfd");
-  }
-  posix_spawn_file_actions_destroy(&actions);
+  pid_ = spawnTjfd(root_ / "tjfd.yaml", root_ / "tjfd.log", 0600);
   const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
   const std::size_t log_start = log().size();  // a restart writes after the last start's lines
   const bool up = eventually([&] {
