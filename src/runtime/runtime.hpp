@@ -16,6 +16,8 @@
 #include "base/result.hpp"
 #include "model/images.hpp"
 #include "model/job.hpp"
+#include "model/resolve.hpp"
+#include "model/tool.hpp"
 
 namespace tjf::runtime {
 
@@ -50,6 +52,8 @@ struct RunHandle {
   std::int64_t start_ticks = 0;
   TimePoint started_at{};
   bool captured_output = false;
+  // A run the runtime started by itself for a placed job (see JobPlacement): its ObservedRun id.
+  std::string external_id;
 };
 
 struct RunExit {
@@ -65,9 +69,49 @@ struct RunExit {
   bool never_started = false;
 };
 
+// ---- The job-level seam (optional) ----
+// A runtime that keeps scheduled and continuous jobs going by itself (a cluster's CronJobs and
+// Deployments, which fire and restart while tjfd is down) takes their definitions whole. For such
+// a job the engine neither fires nor supervises runs: it places the definition (again after each
+// update or restart, i.e. each new generation), and the runtime tells it of every run it sees
+// start (ObservedRun). The engine records the run and answers with its id; from then on the run
+// is like any other: its exit comes through the exit callback, stop() stops it, its output is
+// captured under its id.
+
+// Everything a runtime needs to keep one job going: the definition as resolved for the tool, and
+// the environment and identity every run gets (the same as a RunRequest of the job would carry).
+struct JobPlacement {
+  model::Tool tool;
+  model::JobSpec spec;
+  model::ResolvedJob resolved;
+  const model::Image* image = nullptr;
+  std::string effective_schedule;  // scheduled jobs: the 5-field schedule (macros spread)
+  // Runs made from this placement report it back (ObservedRun::generation), so the engine can
+  // tell runs of an older definition from current ones.
+  std::int64_t generation = 1;
+  std::vector<std::string> env;  // KEY=VALUE, as RunRequest::env
+  std::optional<uid_t> uid;      // platform mode: the tool's identity
+  std::optional<gid_t> gid;
+};
+
+// A run that a placed job's runtime started by itself.
+struct ObservedRun {
+  std::string tool;
+  std::string job_name;
+  // The runtime's own name for the run: unique within the job and stable across daemon
+  // restarts (e.g. a Job's name, or a pod's name and container restart count).
+  std::string external_id;
+  std::int64_t generation = 0;  // of the placement that made it; 0: unknown (taken as current)
+  std::optional<TimePoint> started_at;
+  bool captured_output = false;  // the runtime captures its output (capturedOutput(id))
+};
+
 class Runtime {
  public:
   using ExitCallback = std::function<void(const RunExit&)>;
+  // Answers an observed run with the id the engine recorded it under, or nullopt when the
+  // engine does not want it tracked (no such job, not a placed job, or a run already ended).
+  using RunObserver = std::function<std::optional<std::int64_t>(const ObservedRun&)>;
 
   virtual ~Runtime() = default;
 
@@ -86,6 +130,26 @@ class Runtime {
   // Stops live runs that the store does not know (orphans, e.g. from a lost write) and returns
   // their ids. Called once after adoption at start-up.
   virtual std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) = 0;
+
+  // -- the job-level seam; the defaults say "not supported" (the local runtime) --
+  // Whether jobs of this type are placed whole (placeJob) instead of run by the engine.
+  virtual bool placesJobs(model::JobType /*type*/) const { return false; }
+  // Called once, before recovery, on the loop thread; observed runs are reported through it, on
+  // the loop thread, each as often as the runtime sees it anew (the engine deduplicates by
+  // external id).
+  virtual void setRunObserver(RunObserver /*observer*/) {}
+  // Creates or updates what keeps the job going. Idempotent: placing the same generation twice
+  // changes nothing. Asynchronous: failures are logged and the next placement retries.
+  virtual Status placeJob(const JobPlacement& /*placement*/) {
+    return internalError("this runtime cannot place jobs");
+  }
+  // Removes a placed job; its running runs are stopped and reported (Stopped).
+  virtual Status removeJob(const std::string& /*tool*/, const std::string& /*job_name*/) {
+    return {};
+  }
+  // Removes placed jobs that the store does not know (deleted while the daemon was away), given
+  // every (tool, job name) the store has. Called once at start-up, after adoption.
+  virtual void removeUnknownJobs(const std::vector<std::pair<std::string, std::string>>& /*known*/) {}
 };
 
 }  // namespace tjf::runtime
