@@ -41,6 +41,8 @@ Engine::Engine(asio::io_context& io, store::Store& store, runtime::Runtime& runt
                const Clock& clock, EngineOptions options)
     : io_(io), store_(store), runtime_(runtime), clock_(clock), options_(std::move(options)) {
   runtime_.setExitCallback([this](const runtime::RunExit& exit) { onExit(exit); });
+  runtime_.setRunObserver(
+      [this](const runtime::ObservedRun& observed) { return onObservedRun(observed); });
   prober_ = options_.prober;
   if (!prober_) {
     own_prober_ = std::make_unique<runtime::LocalProber>(io_);
@@ -67,7 +69,8 @@ Status Engine::recover() {
                                       .pid = run.shim_pid,
                                       .start_ticks = run.shim_start_ticks,
                                       .started_at = run.started_at.value_or(run.created_at),
-                                      .captured_output = run.captured_output});
+                                      .captured_output = run.captured_output,
+                                      .external_id = run.external_id});
   }
   for (const auto id : runtime_.stopOrphans(known)) {
     std::fprintf(stderr, "tjfd: stopped orphaned run %lld (no record in the store)\n",
@@ -75,7 +78,13 @@ Status Engine::recover() {
   }
   auto jobs = store_.allJobs();
   if (!jobs) return tl::unexpected(jobs.error());
-  for (const auto& job : *jobs) job_ids.insert(job.id);
+  std::vector<std::pair<std::string, std::string>> placeable;
+  for (const auto& job : *jobs) {
+    job_ids.insert(job.id);
+    if (runtime_.placesJobs(job.spec.type)) placeable.emplace_back(job.tool, job.spec.name);
+  }
+  // Placed jobs deleted while the daemon was away still exist in the runtime: remove them.
+  runtime_.removeUnknownJobs(placeable);
   for (const auto id : job_ids) nudge(id);
   return {};
 }
@@ -104,8 +113,9 @@ void Engine::reconcile(std::int64_t job_id) {
   auto active = store_.activeRunsOfJob(job_id);
   if (!active) return logError("reconcile job " + std::to_string(job_id), active.error());
   if (!*job) {
-    // Deleted: whatever still runs for it is stopped.
+    // Deleted: whatever still runs for it is stopped, and a placed definition removed.
     for (const auto& action : decideRemoval(*active).actions) apply(nullptr, action);
+    unplace(job_id);
     return;
   }
   const model::JobRecord& record = **job;
@@ -130,6 +140,10 @@ void Engine::reconcile(std::int64_t job_id) {
       : Result<model::ResolvedJob>(tl::unexpected(
             tool ? model::noSuchImage(record.spec.imagename) : tool.error()));
 
+  if (runtime_.placesJobs(record.spec.type)) {
+    return reconcilePlaced(record, resolved, current, stale);
+  }
+  unplace(job_id);  // e.g. replaced by a job of another type under the same id
   Decision decision;
   switch (record.spec.type) {
     case model::JobType::kOneOff:
@@ -571,6 +585,9 @@ void Engine::forgetProbe(std::int64_t run_id) {
 }
 
 bool Engine::healthCheckPassed(std::int64_t run_id) const {
+  // Placed continuous jobs carry their probes to the runtime, which restarts what fails them;
+  // a run it reports as running is taken as healthy.
+  if (runtime_.placesJobs(model::JobType::kContinuous)) return true;
   const auto it = probe_states_.find(run_id);
   return it != probe_states_.end() && it->second.startup_done;
 }
@@ -790,6 +807,112 @@ void Engine::spawnStarting(std::vector<DeferredStart>& batch) {
   });
   if (!recorded) logError("record " + std::to_string(started.size()) + " started runs",
                           recorded.error());
+}
+
+// ---- Placed jobs (runtime.hpp, "the job-level seam") -----------------------------------------
+
+Result<runtime::JobPlacement> Engine::buildPlacement(const model::JobRecord& job,
+                                                     const model::ResolvedJob& resolved) {
+  auto tool = options_.tools->find(job.tool);
+  if (!tool) return tl::unexpected(tool.error());
+  runtime::JobPlacement placement{.tool = *tool,
+                                  .spec = job.spec,
+                                  .resolved = resolved,
+                                  .image = options_.images->resolve(job.spec.imagename),
+                                  .generation = job.generation};
+  if (!placement.image) return tl::unexpected(model::noSuchImage(job.spec.imagename));
+  if (job.spec.type == model::JobType::kScheduled) {
+    auto schedule = cron::parseSchedule(
+        job.spec.schedule.value_or(""), job.tool, job.spec.name,
+        job.spec.time_zone.value_or(std::string(cron::kDefaultTimeZone)));
+    if (!schedule) return tl::unexpected(schedule.error());
+    placement.effective_schedule = schedule->effective;
+  }
+  // The environment and identity of every run, as a run of this job started here would get them.
+  auto request = buildRequest(job, RunRecord{.job_id = job.id, .generation = job.generation});
+  if (!request) return tl::unexpected(request.error());
+  placement.env = std::move(request->env);
+  placement.uid = request->uid;
+  placement.gid = request->gid;
+  return placement;
+}
+
+void Engine::reconcilePlaced(const model::JobRecord& job,
+                             const Result<model::ResolvedJob>& resolved,
+                             const std::vector<RunRecord>& current,
+                             const std::vector<RunRecord>& stale) {
+  auto placed = placed_.find(job.id);
+  if (placed == placed_.end() || placed->second.generation != job.generation) {
+    auto placement = resolved ? buildPlacement(job, *resolved)
+                              : Result<runtime::JobPlacement>(tl::unexpected(resolved.error()));
+    if (!placement) {
+      // Valid when it was created, not placeable now (its image or tool has gone): the previous
+      // generation, if any, stays placed until the configuration knows them again.
+      return logError("place job '" + job.spec.name + "' of tool '" + job.tool + "'",
+                      placement.error());
+    }
+    if (auto ok = runtime_.placeJob(*placement); !ok) {
+      return logError("place job '" + job.spec.name + "' of tool '" + job.tool + "'", ok.error());
+    }
+    placed_[job.id] = Placed{job.tool, job.spec.name, job.generation};
+  }
+  // A manual run (`restart` of a scheduled job) is a pending run without a fire time: it starts
+  // once the runs it supersedes have ended (their exits nudge this job again).
+  const bool superseded_active = std::any_of(stale.begin(), stale.end(), [](const RunRecord& r) {
+    return r.state == RunState::kRunning;
+  });
+  if (superseded_active) return;
+  for (const auto& run : current) {
+    if (run.state == RunState::kPending && run.external_id.empty()) startRun(job, run);
+  }
+}
+
+void Engine::unplace(std::int64_t job_id) {
+  auto placed = placed_.find(job_id);
+  if (placed == placed_.end()) return;
+  if (auto ok = runtime_.removeJob(placed->second.tool, placed->second.job_name); !ok) {
+    logError("remove job '" + placed->second.job_name + "'", ok.error());
+  }
+  placed_.erase(placed);
+}
+
+std::optional<std::int64_t> Engine::onObservedRun(const runtime::ObservedRun& observed) {
+  auto job = store_.findJob(observed.tool, observed.job_name);
+  if (!job) {
+    logError("record a run of '" + observed.job_name + "'", job.error());
+    return std::nullopt;
+  }
+  if (!*job || !runtime_.placesJobs((*job)->spec.type)) return std::nullopt;
+  const model::JobRecord& record = **job;
+  auto known = store_.runByExternalId(record.id, observed.external_id);
+  if (!known) {
+    logError("record a run of '" + observed.job_name + "'", known.error());
+    return std::nullopt;
+  }
+  if (*known) {
+    // Seen again (a relist, a daemon restart): the same run, unless it has been recorded ended.
+    if (isFinal((*known)->state)) return std::nullopt;
+    return (*known)->id;
+  }
+  const TimePoint now = clock_.now();
+  RunRecord run{.job_id = record.id, .tool = record.tool, .job_name = record.spec.name,
+                .generation = observed.generation > 0
+                                  ? std::min(observed.generation, record.generation)
+                                  : record.generation,
+                .state = RunState::kRunning,
+                .created_at = now,
+                .started_at = observed.started_at.value_or(now)};
+  run.captured_output = observed.captured_output;
+  run.external_id = observed.external_id;
+  auto inserted = store_.insertRun(run);
+  if (!inserted) {
+    logError("record a run of '" + observed.job_name + "'", inserted.error());
+    return std::nullopt;
+  }
+  event(*inserted, "started", "started by the runtime as '" + observed.external_id + "'");
+  // A run of a superseded generation is stopped like any other (reconcile).
+  if (inserted->generation != record.generation) nudge(record.id);
+  return inserted->id;
 }
 
 }  // namespace tjf::engine

@@ -128,6 +128,26 @@ class Engine {
   std::unique_ptr<runtime::Prober> own_prober_;
   runtime::Prober* prober_ = nullptr;
 
+  // ---- Placed jobs (engine.cpp, "Placed jobs"; runtime.hpp, "the job-level seam") ----
+  // Scheduled and continuous jobs that the runtime keeps going by itself: the engine places each
+  // generation of the definition, records the runs the runtime reports, stops superseded runs and
+  // starts manual runs (restart), but never fires or supervises.
+  void reconcilePlaced(const model::JobRecord& job, const Result<model::ResolvedJob>& resolved,
+                       const std::vector<model::RunRecord>& current,
+                       const std::vector<model::RunRecord>& stale);
+  Result<runtime::JobPlacement> buildPlacement(const model::JobRecord& job,
+                                               const model::ResolvedJob& resolved);
+  std::optional<std::int64_t> onObservedRun(const runtime::ObservedRun& observed);
+  void unplace(std::int64_t job_id);
+  struct Placed {
+    std::string tool;
+    std::string job_name;
+    std::int64_t generation = 0;
+  };
+  // What has been placed, by job id (in memory: a restarted daemon places every job once more,
+  // which the runtime makes a no-op when nothing changed).
+  std::map<std::int64_t, Placed> placed_;
+
   // ---- Scheduled jobs (engine.cpp, "Scheduled jobs"; decide_scheduled.hpp) ----
   // One timer for all schedules: it wakes at the earliest due time in fire_queue_, and only the
   // jobs due then are reconciled (never a sweep of every job).

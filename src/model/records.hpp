@@ -76,6 +76,9 @@ struct RunRecord {
   std::int64_t shim_pid = 0;
   std::int64_t shim_start_ticks = 0;  // /proc/<pid>/stat starttime, guards against pid reuse
   bool captured_output = false;        // output went to the log store (no file logs)
+  // Runs that a placed job's runtime started by itself (runtime.hpp, ObservedRun): the runtime's
+  // name for the run, unique within the job. Empty for runs the engine started.
+  std::string external_id;
 };
 
 }  // namespace tjf::model

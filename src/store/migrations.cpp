@@ -104,6 +104,12 @@ const std::vector<std::string_view>& migrations() {
         PRIMARY KEY (tool, name)
       );
       )sql",
+      // 4: runs that a runtime started by itself for a placed job (a CronJob's Jobs, a
+      // Deployment's pods): the runtime's name for them, so a restarted daemon finds them again.
+      R"sql(
+      ALTER TABLE runs ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+      CREATE UNIQUE INDEX runs_external ON runs (job_id, external_id) WHERE external_id != '';
+      )sql",
   };
   return kMigrations;
 }

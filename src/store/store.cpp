@@ -15,7 +15,7 @@ constexpr const char* kJobColumns = "id, tool, spec, created_at, updated_at, gen
 constexpr const char* kRunColumns =
     "id, job_id, tool, job_name, generation, attempt, replica, state, reason, message, "
     "created_at, not_before, started_at, finished_at, exit_code, signal, scheduled_for, "
-    "stop_requested, shim_pid, shim_start_ticks, captured_output";
+    "stop_requested, shim_pid, shim_start_ticks, captured_output, external_id";
 
 std::optional<std::int64_t> millisOf(const std::optional<TimePoint>& t) {
   return t ? std::optional<std::int64_t>(toUnixMillis(*t)) : std::nullopt;
@@ -67,6 +67,7 @@ RunRecord readRun(const Statement& s) {
   r.shim_pid = s.columnInt(18);
   r.shim_start_ticks = s.columnInt(19);
   r.captured_output = s.columnInt(20) != 0;
+  r.external_id = s.columnText(21);
   return r;
 }
 
@@ -175,8 +176,8 @@ Result<RunRecord> Store::insertRun(RunRecord run) {
   auto stmt = db_->prepare(
       "INSERT INTO runs (job_id, tool, job_name, generation, attempt, replica, state, reason, "
       "message, created_at, not_before, started_at, finished_at, exit_code, signal, "
-      "scheduled_for, stop_requested, shim_pid, shim_start_ticks, captured_output) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "scheduled_for, stop_requested, shim_pid, shim_start_ticks, captured_output, external_id) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->bind(1, run.job_id).bind(2, run.tool).bind(3, run.job_name).bind(4, run.generation)
       .bind(5, run.attempt).bind(6, run.replica).bind(7, model::toString(run.state))
@@ -185,7 +186,7 @@ Result<RunRecord> Store::insertRun(RunRecord run) {
       .bind(12, millisOf(run.started_at)).bind(13, millisOf(run.finished_at))
       .bind(14, run.exit_code).bind(15, run.signal).bind(16, millisOf(run.scheduled_for))
       .bind(17, run.stop_requested ? 1 : 0).bind(18, run.shim_pid).bind(19, run.shim_start_ticks)
-      .bind(20, run.captured_output ? 1 : 0);
+      .bind(20, run.captured_output ? 1 : 0).bind(21, run.external_id);
   if (auto ok = stmt->run(); !ok) return tl::unexpected(ok.error());
   run.id = db_->lastInsertId();
   return run;
@@ -208,6 +209,14 @@ Status Store::updateRun(const RunRecord& run) {
 Result<std::optional<RunRecord>> Store::runById(std::int64_t run_id) {
   auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
   if (stmt) stmt->bind(1, run_id);
+  return firstRow(collectRows<RunRecord>(stmt, readRun));
+}
+
+Result<std::optional<RunRecord>> Store::runByExternalId(std::int64_t job_id,
+                                                      const std::string& external_id) {
+  auto stmt = db_->prepare(std::string("SELECT ") + kRunColumns +
+                           " FROM runs WHERE job_id = ? AND external_id = ? AND external_id != ''");
+  if (stmt) stmt->bind(1, job_id).bind(2, external_id);
   return firstRow(collectRows<RunRecord>(stmt, readRun));
 }
 

@@ -71,6 +71,9 @@ class Store {
   Result<model::RunRecord> insertRun(model::RunRecord run);
   Status updateRun(const model::RunRecord& run);
   Result<std::optional<model::RunRecord>> runById(std::int64_t run_id);
+  // The run a placed job's runtime knows as `external_id` (model::RunRecord::external_id).
+  Result<std::optional<model::RunRecord>> runByExternalId(std::int64_t job_id,
+                                                          const std::string& external_id);
   // Newest first, at most `limit`.
   Result<std::vector<model::RunRecord>> runsOfJob(std::int64_t job_id, int limit);
   Result<std::vector<model::RunRecord>> runsByName(const std::string& tool, const std::string& name,

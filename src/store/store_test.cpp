@@ -102,6 +102,26 @@ TEST_F(StoreTest, CronFireIsUniquePerJobAndTime) {
   EXPECT_FALSE(store_->insertRun(run)) << "the same fire must not be inserted twice";
 }
 
+TEST_F(StoreTest, ObservedRunsAreFoundByTheirExternalIdAndAreUniquePerJob) {
+  auto job = store_->insertJob("tool", spec("a"), now_);
+  auto other = store_->insertJob("tool", spec("b"), now_);
+  model::RunRecord run{.job_id = job->id, .tool = "tool", .job_name = "a", .created_at = now_};
+  run.external_id = "a-29000000";
+  auto inserted = store_->insertRun(run);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  auto found = store_->runByExternalId(job->id, "a-29000000");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->id, inserted->id);
+  EXPECT_EQ((*found)->external_id, "a-29000000");
+  EXPECT_FALSE(store_->runByExternalId(other->id, "a-29000000")->has_value()) << "per job";
+  EXPECT_FALSE(store_->insertRun(run).has_value()) << "one run per external id and job";
+  // Runs the engine started have none, and any number of them may exist.
+  model::RunRecord own{.job_id = job->id, .tool = "tool", .job_name = "a", .created_at = now_};
+  ASSERT_TRUE(store_->insertRun(own));
+  ASSERT_TRUE(store_->insertRun(own));
+  EXPECT_FALSE(store_->runByExternalId(job->id, "")->has_value());
+}
+
 TEST_F(StoreTest, ReopenKeepsDataAndSchemaVersion) {
   ASSERT_TRUE(store_->insertJob("tool", spec("a"), now_));
   store_.reset();
