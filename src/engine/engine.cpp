@@ -901,7 +901,8 @@ std::optional<std::int64_t> Engine::onObservedRun(const runtime::ObservedRun& ob
                                   : record.generation,
                 .state = RunState::kRunning,
                 .created_at = now,
-                .started_at = observed.started_at.value_or(now)};
+                .started_at = observed.started_at.value_or(now),
+                .scheduled_for = observed.scheduled_for};
   run.captured_output = observed.captured_output;
   run.external_id = observed.external_id;
   auto inserted = store_.insertRun(run);

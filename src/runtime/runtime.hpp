@@ -103,6 +103,9 @@ struct ObservedRun {
   std::string external_id;
   std::int64_t generation = 0;  // of the placement that made it; 0: unknown (taken as current)
   std::optional<TimePoint> started_at;
+  // Scheduled jobs: the schedule time the run was made for (a Kubernetes CronJob names its Jobs
+  // `<cronjob>-<minutes since the epoch>`); unset for runs made otherwise.
+  std::optional<TimePoint> scheduled_for;
   bool captured_output = false;  // the runtime captures its output (capturedOutput(id))
 };
 
