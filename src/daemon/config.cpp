@@ -161,6 +161,17 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
           c.container_init = v.as<std::string>();
         } else if (key == "shared_dirs") {
           for (const auto& dir : v) c.shared_dirs.emplace_back(dir.as<std::string>());
+        } else if (key == "runtime") {
+          const auto kind = v.as<std::string>();
+          if (kind != "local" && kind != "kubernetes") {
+            return invalidArgument(where + ": runtime must be 'local' or 'kubernetes', not '" +
+                                   kind + "'");
+          }
+          c.runtime = kind == "local" ? RuntimeKind::kLocal : RuntimeKind::kKubernetes;
+        } else if (key == "kubernetes") {
+          auto parsed = kubernetes::kubernetesConfigFromYaml(v, where);
+          if (!parsed) return tl::unexpected(parsed.error());
+          c.kubernetes = std::move(*parsed);
         } else if (readEmailKey(key, v, c.email)) {
           // email notifications (docs/email.md)
         } else if (readPlatformKey(key, v, c.platform)) {
@@ -193,6 +204,9 @@ Result<Config> loadConfig(const ConfigOverrides& flags) {
     c.socket = merged.state_dir || c.state_dir != model::defaultStateDir()
                    ? c.state_dir / "tjfd.sock"
                    : model::defaultSocketPath();
+  }
+  if (c.runtime == RuntimeKind::kKubernetes && !c.kubernetes) {
+    c.kubernetes = kubernetes::KubernetesConfig{};  // every key has a default (~/.kube/config)
   }
   if (!c.platform.socket_mode) c.platform.socket_mode = c.mode == Mode::kPlatform ? 0666 : 0600;
   if (c.platform.tls() && (c.platform.tls_cert.empty() || c.platform.tls_key.empty() ||

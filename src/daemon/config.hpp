@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "kubernetes/config.hpp"
 #include "model/resolve.hpp"
 
 namespace tjf::daemon {
 
 enum class Mode { kPersonal, kPlatform };
+// Where runs run: processes on this machine, or a Kubernetes cluster (docs/kubernetes.md).
+enum class RuntimeKind { kLocal, kKubernetes };
 
 // -- email notifications (docs/email.md); off while smtp_url is empty --
 struct EmailConfig {
@@ -82,6 +85,9 @@ struct Config {
   EmailConfig email;
   PlatformConfig platform;
   LogsConfig logs;
+  RuntimeKind runtime = RuntimeKind::kLocal;  // `runtime: local|kubernetes`
+  // `kubernetes:` (docs/kubernetes.md); required when runtime is kubernetes.
+  std::optional<kubernetes::KubernetesConfig> kubernetes;
 };
 
 // Values given on the command line or in the environment (unset: not given).

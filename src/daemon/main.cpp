@@ -19,6 +19,10 @@
 #include "base/unique_fd.hpp"
 #include "daemon/config.hpp"
 #include "engine/engine.hpp"
+#include "kubernetes/client.hpp"
+#include "kubernetes/config.hpp"
+#include "kubernetes/kubernetes_runtime.hpp"
+#include "kubernetes/namespace_quota.hpp"
 #include "model/images.hpp"
 #include "model/state_paths.hpp"
 #include "model/tool.hpp"
@@ -29,6 +33,7 @@
 #include "service/envvars.hpp"
 #include "service/job_service.hpp"
 #include "service/log_retention.hpp"
+#include "service/quota.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -216,6 +221,130 @@ Result<api::UnixSocketOptions> socketOptions(const daemon::Config& config) {
   return options;
 }
 
+// -- the runtime: processes on this machine, or a Kubernetes cluster (docs/kubernetes.md) --------
+
+// The service's view of a namespace's quota figures (service/quota.hpp, ClusterQuota).
+service::ClusterQuota clusterQuotaFrom(const kubernetes::NamespaceQuotaFigures& figures) {
+  using Q = service::ClusterQuota;
+  const auto count = [](const std::optional<kubernetes::QuotaCount>& c) -> std::optional<Q::Count> {
+    if (!c) return std::nullopt;
+    return Q::Count{.hard = c->hard, .used = c->used};
+  };
+  const auto bound = [](const std::optional<kubernetes::QuotaBound>& b) -> std::optional<Q::Bound> {
+    if (!b) return std::nullopt;
+    return Q::Bound{.text = b->text, .value = b->value};
+  };
+  Q out;
+  if (const auto& q = figures.resource_quota) {
+    out.quota = Q::Quota{.pods = count(q->pods), .jobs = count(q->jobs),
+                         .cron_jobs = count(q->cron_jobs), .continuous_jobs = count(q->deployments),
+                         .cpu_millis = count(q->cpu_millis), .memory_bytes = count(q->memory_bytes)};
+  }
+  if (const auto& l = figures.limit_range) {
+    out.limits = Q::Limits{.min_cpu_millis = bound(l->min_cpu), .max_cpu_millis = bound(l->max_cpu),
+                           .min_memory_bytes = bound(l->min_memory),
+                           .max_memory_bytes = bound(l->max_memory)};
+  }
+  return out;
+}
+
+struct Runtimes {
+  std::unique_ptr<runtime::LocalRuntime> local;
+  std::unique_ptr<kubernetes::Client> client;
+  std::unique_ptr<kubernetes::KubernetesRuntime> cluster;  // after the client it uses
+  // The namespaces' ResourceQuotas and LimitRanges (docs/kubernetes-quota.md), kept by watches.
+  std::unique_ptr<kubernetes::NamespaceQuotaCache> quota_cache;
+  kubernetes::ManifestOptions manifests;  // for namespaceFor()
+  bool oci_runtime = false;          // images with a root filesystem can run (local runtime)
+  std::string limits_not_enforced;  // why not, or empty
+
+  runtime::Runtime& active() {
+    return cluster ? static_cast<runtime::Runtime&>(*cluster) : static_cast<runtime::Runtime&>(*local);
+  }
+};
+
+Result<Runtimes> startLocalRuntime(boost::asio::io_context& io, const daemon::Config& config,
+                                   const model::StateLayout& layout) {
+  const auto shim = siblingExecutable("tjf-shim");
+  if (::access(shim.c_str(), X_OK) != 0) {
+    return invalidArgument("cannot find the run supervisor '" + shim.string() + "' (set TJF_SHIM)");
+  }
+  // Resources and images (docs/resources-and-images.md): what can be enforced here is found
+  // once, and said once.
+  const std::string cgroup_parent =
+      runtime::cgroupParentFor(std::filesystem::absolute(config.state_dir));
+  runtime::CgroupSupport cgroups;
+  cgroups.parent = cgroup_parent;
+  cgroups.reason = "turned off in the configuration ('cgroups: false')";
+  if (config.cgroups) cgroups = runtime::detectCgroups("/sys/fs/cgroup", cgroup_parent);
+  std::fprintf(stderr, "tjfd: %s\n", cgroups.describe().c_str());
+  const auto oci = runtime::findOciRuntime(config.oci_runtime);
+  if (!config.oci_runtime.empty() && !oci) {
+    return invalidArgument("cannot find the OCI runtime '" + config.oci_runtime + "' (oci_runtime)");
+  }
+  Runtimes made;
+  made.oci_runtime = oci.has_value();
+  made.limits_not_enforced = cgroups.enforced() ? std::string() : cgroups.reason;
+  made.local = std::make_unique<runtime::LocalRuntime>(
+      io, runtime::LocalRuntimeOptions{
+              .layout = layout,
+              .shim_path = shim,
+              .stop_grace_seconds = config.stop_grace_seconds,
+              .cgroups = cgroups,
+              .pids_limit = config.pids_per_run,
+              .oci = oci,
+              .container_init = runtime::findContainerInit(config.container_init),
+              .shared_dirs = config.shared_dirs,
+              .filelog_rotate_bytes = config.logs.filelog_rotate_bytes,
+              .filelog_rotate_keep = config.logs.filelog_rotate_keep});
+  return made;
+}
+
+Result<Runtimes> startClusterRuntime(boost::asio::io_context& io, const daemon::Config& config,
+                                     const Tools& tools) {
+  kubernetes::KubernetesConfig cluster = *config.kubernetes;
+  if (config.mode == daemon::Mode::kPersonal) {
+    // Personal mode is one tool: watch its namespace only, and run its pods as this user.
+    if (cluster.namespaces.empty()) {
+      cluster.namespaces.push_back(kubernetes::namespaceFor(tools.personal_tool, cluster.manifests));
+    }
+    if (cluster.runs.default_uid == 0 && ::getuid() != 0) {
+      cluster.runs.default_uid = ::getuid();
+      cluster.runs.default_gid = ::getgid();
+    }
+  }
+  auto access = kubernetes::clusterAccessFor(cluster);
+  if (!access) return tl::unexpected(access.error());
+  auto client = kubernetes::Client::create(*access);
+  if (!client) return tl::unexpected(client.error());
+  Runtimes made;
+  made.oci_runtime = true;  // the cluster pulls and runs every image of the catalogue
+  made.client = std::move(*client);
+  made.cluster = std::make_unique<kubernetes::KubernetesRuntime>(
+      io, *made.client, kubernetes::runtimeOptionsFor(cluster, config.state_dir));
+  made.manifests = cluster.manifests;
+  made.quota_cache = std::make_unique<kubernetes::NamespaceQuotaCache>(
+      *made.client, kubernetes::NamespaceQuotaCacheOptions{
+                        .namespaces = cluster.namespaces,
+                        .watch_timeout_seconds = cluster.watch_timeout_seconds,
+                        .on_error = [](const std::string& what) {
+                          std::fprintf(stderr, "tjfd: warning: quotas: %s\n", what.c_str());
+                        }});
+  made.quota_cache->start();
+  if (!config.quota.empty() || !config.tool_quotas.empty()) {
+    std::fprintf(stderr, "tjfd: warning: 'quota' and 'tool_quotas' are not used with runtime: "
+                         "kubernetes; the namespaces' ResourceQuota and LimitRange are\n");
+  }
+  std::fprintf(stderr, "tjfd: runs go to the Kubernetes cluster at %s (namespaces: %s)\n",
+               made.client->access().server.c_str(),
+               cluster.namespaces.empty() ? "all" : [&] {
+                 std::string list;
+                 for (const auto& ns : cluster.namespaces) list += (list.empty() ? "" : ", ") + ns;
+                 return list;
+               }().c_str());
+  return made;
+}
+
 int run(const daemon::Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
@@ -251,36 +380,18 @@ int run(const daemon::Config& config) {
        .max_value_bytes = static_cast<std::size_t>(config.platform.envvar_value_bytes)});
 
   boost::asio::io_context io(1);
-  const auto shim = siblingExecutable("tjf-shim");
-  if (::access(shim.c_str(), X_OK) != 0) {
-    return fail("cannot find the run supervisor '" + shim.string() + "' (set TJF_SHIM)");
-  }
-  // Resources and images (docs/resources-and-images.md): what can be enforced here is found
-  // once, and said once.
-  const std::string cgroup_parent =
-      runtime::cgroupParentFor(std::filesystem::absolute(config.state_dir));
-  runtime::CgroupSupport cgroups;
-  cgroups.parent = cgroup_parent;
-  cgroups.reason = "turned off in the configuration ('cgroups: false')";
-  if (config.cgroups) cgroups = runtime::detectCgroups("/sys/fs/cgroup", cgroup_parent);
-  std::fprintf(stderr, "tjfd: %s\n", cgroups.describe().c_str());
   auto quota_config = service::quotaConfigFrom(config.quota, config.tool_quotas);
   if (!quota_config) return fail("configuration: " + quota_config.error().message);
-  const auto oci = runtime::findOciRuntime(config.oci_runtime);
-  if (!config.oci_runtime.empty() && !oci) {
-    return fail("cannot find the OCI runtime '" + config.oci_runtime + "' (oci_runtime)");
-  }
-  runtime::LocalRuntime local(io, {.layout = layout,
-                                   .shim_path = shim,
-                                   .stop_grace_seconds = config.stop_grace_seconds,
-                                   .cgroups = cgroups,
-                                   .pids_limit = config.pids_per_run,
-                                   .oci = oci,
-                                   .container_init = runtime::findContainerInit(config.container_init),
-                                   .shared_dirs = config.shared_dirs,
-                                   .filelog_rotate_bytes = config.logs.filelog_rotate_bytes,
-                                   .filelog_rotate_keep = config.logs.filelog_rotate_keep});
-  engine::Engine engine(io, **store, local, clock,
+  const bool on_cluster = config.runtime == daemon::RuntimeKind::kKubernetes;
+  auto made_runtime = on_cluster ? startClusterRuntime(io, config, tool_set)
+                                 : startLocalRuntime(io, config, layout);
+  if (!made_runtime) return fail(made_runtime.error().message);
+  Runtimes& runtimes = *made_runtime;
+  // On a cluster, the namespace's ResourceQuota is the running quota: the engine admits nothing
+  // itself (docs/kubernetes.md).
+  std::function<engine::ToolQuota(const std::string&)> running_quota;
+  if (!on_cluster) running_quota = [&](const std::string& t) { return quota_config->forTool(t); };
+  engine::Engine engine(io, **store, runtimes.active(), clock,
                         {.images = &*catalogue,
                          .tools = &tools,
                          .defaults = config.defaults,
@@ -289,11 +400,13 @@ int run(const daemon::Config& config) {
                                                    Millis(360'000))},
                          .drop_privileges = platform,
                          .supervision = {.restart_base = Millis(config.restart_backoff_ms)},
-                         .quota = [&](const std::string& t) { return quota_config->forTool(t); },
+                         .quota = running_quota,
                          .tool_env = [&](const std::string& t) { return envvars.environment(t); }});
   // Before recovery: the notifier's first start takes the events recorded so far as history.
   auto email = startEmail(io, **store, clock, tools, layout, config.email);
   if (!email) return fail("email notifications: " + email.error().message);
+  // The cluster's watches start before recovery: adoptions are answered from their first lists.
+  if (runtimes.cluster) runtimes.cluster->startWatching();
   if (auto ok = engine.recover(); !ok) return fail("recovery failed: " + ok.error().message);
 
   // Log retention (docs/logs.md): each tool's limits on the log store, enforced on a timer.
@@ -306,12 +419,22 @@ int run(const daemon::Config& config) {
                       static_cast<std::int64_t>(config.logs.retention_days * 86400))},
        .interval = Millis(static_cast<std::int64_t>(config.logs.retention_interval_seconds * 1000))});
   log_retention.start();
+  std::function<Result<service::ClusterQuota>(const std::string&)> cluster_quota;
+  if (runtimes.quota_cache) {
+    cluster_quota = [&runtimes](const std::string& tool) -> Result<service::ClusterQuota> {
+      const std::string ns = kubernetes::namespaceFor(tool, runtimes.manifests);
+      auto figures = kubernetes::figuresOf(ns, runtimes.quota_cache->lookup(ns));
+      if (!figures) return tl::unexpected(figures.error());
+      return clusterQuotaFrom(*figures);
+    };
+  }
   service::QuotaService quotas(
       **store, engine,
       {.quotas = *quota_config,
-       .oci_runtime = oci.has_value(),
-       .limits_not_enforced = cgroups.enforced() ? std::string() : cgroups.reason,
-       .logs = &log_retention});
+       .oci_runtime = runtimes.oci_runtime,
+       .limits_not_enforced = runtimes.limits_not_enforced,
+       .logs = &log_retention,
+       .cluster_quota = cluster_quota});
   service::JobService jobs(**store, engine, clock,
                            {.images = &*catalogue, .tools = &tools, .defaults = config.defaults,
                             .quotas = &quotas});

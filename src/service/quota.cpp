@@ -1,5 +1,7 @@
 #include "service/quota.hpp"
 
+#include <algorithm>
+
 #include "model/quantity.hpp"
 #include "runtime/oci.hpp"
 
@@ -21,6 +23,15 @@ ordered_json item(const std::string& name, const std::string& limit,
   return ordered_json{{"name", name},
                       {"limit", limit},
                       {"used", used ? ordered_json(*used) : ordered_json(nullptr)}};
+}
+
+tl::unexpected<Error> outOfDefinitions(const std::string& kind, std::int64_t have,
+                                       std::int64_t limit, const std::string& job) {
+  return makeError(ErrorCode::kFailedPrecondition,
+                   "Out of quota for this kind of job: the tool already has " +
+                       std::to_string(have) + " " + kind + " and may have at most " +
+                       std::to_string(limit) + ", so job '" + job +
+                       "' cannot be created. Please see https://w.wiki/6YLP for details.");
 }
 
 }  // namespace
@@ -137,11 +148,7 @@ Status checkDefinitionCount(const engine::ToolQuota& q, const model::JobSpec& sp
     if (job.spec.type == spec.type && job.spec.name != spec.name) ++others;
   }
   if (others < limit) return {};
-  return makeError(ErrorCode::kFailedPrecondition,
-                   "Out of quota for this kind of job: the tool already has " +
-                       std::to_string(others) + " " + kind + " and may have at most " +
-                       std::to_string(limit) + ", so job '" + spec.name +
-                       "' cannot be created. Please see https://w.wiki/6YLP for details.");
+  return outOfDefinitions(kind, others, limit, spec.name);
 }
 
 ordered_json quotaReport(const engine::ToolQuota& q, const engine::RunningUsage& usage,
@@ -179,6 +186,98 @@ ordered_json quotaReport(const engine::ToolQuota& q, const engine::RunningUsage&
   return ordered_json{{"categories", categories}};
 }
 
+Result<ordered_json> clusterQuotaReport(const ClusterQuota& cluster,
+                                        const engine::RunningUsage& usage, int cron_definitions,
+                                        int continuous_definitions) {
+  if (!cluster.quota || !cluster.limits) {
+    return internalError("Unable to load quota information for this tool");
+  }
+  const ClusterQuota::Quota& q = *cluster.quota;
+  const ClusterQuota::Limits& l = *cluster.limits;
+  using Format = std::string (*)(std::int64_t);
+  const Format count = [](std::int64_t n) { return std::to_string(n); };
+  const Format cpu = [](std::int64_t millis) { return model::formatCpu(millis); };
+  const Format memory = [](std::int64_t bytes) { return model::formatMemoryGi(bytes); };
+  // What the cluster counts; an item it does not limit shows tjf's own count.
+  const auto running = [](const std::string& name, const std::optional<ClusterQuota::Count>& c,
+                          Format format, std::int64_t own) {
+    return c ? item(name, format(c->hard), format(c->used)) : item(name, "unlimited", format(own));
+  };
+  const auto definitions = [&](const std::string& name,
+                               const std::optional<ClusterQuota::Count>& c, int own) {
+    return c ? item(name, count(c->hard), count(std::max<std::int64_t>(c->used, own)))
+             : item(name, "unlimited", count(own));
+  };
+  const auto bound = [](const std::optional<ClusterQuota::Bound>& b, Format format) {
+    return b ? format(b->value) : std::string("unlimited");
+  };
+  ordered_json categories = ordered_json::array();
+  categories.push_back(ordered_json{
+      {"name", "Running jobs"},
+      {"items", ordered_json::array(
+                    {running("Total running jobs at once (Kubernetes pods)", q.pods, count,
+                             usage.runs),
+                     running("Running one-off and cron jobs", q.jobs, count,
+                             usage.oneoff_cron_runs),
+                     running("CPU", q.cpu_millis, cpu, usage.cpu_millis),
+                     running("Memory", q.memory_bytes, memory, usage.memory_bytes)})}});
+  categories.push_back(ordered_json{
+      {"name", "Per-job limits"},
+      {"items", ordered_json::array({item("CPU", bound(l.max_cpu_millis, cpu), std::nullopt),
+                                     item("Memory", bound(l.max_memory_bytes, memory),
+                                          std::nullopt)})}});
+  categories.push_back(ordered_json{
+      {"name", "Job definitions"},
+      {"items", ordered_json::array(
+                    {definitions("Cron jobs", q.cron_jobs, cron_definitions),
+                     definitions("Continuous jobs (including web services)", q.continuous_jobs,
+                                 continuous_definitions)})}});
+  return ordered_json{{"categories", categories}};
+}
+
+Status checkClusterJobLimits(const ClusterQuota::Limits& l, const model::ResolvedJob& job) {
+  if (l.min_cpu_millis && job.cpu_millis < l.min_cpu_millis->value) {
+    return invalidArgument("Requested CPU " + job.cpu + " is less than minimum required per "
+                           "container (" + l.min_cpu_millis->text + ")");
+  }
+  if (l.max_cpu_millis && job.cpu_millis > l.max_cpu_millis->value) {
+    return invalidArgument("Requested CPU " + job.cpu + " is over maximum allowed per container (" +
+                           l.max_cpu_millis->text + ")");
+  }
+  if (l.min_memory_bytes && job.memory_bytes < l.min_memory_bytes->value) {
+    return invalidArgument("Requested memory " + job.memory + " is less than minimum required "
+                           "per container (" + l.min_memory_bytes->text + ")");
+  }
+  if (l.max_memory_bytes && job.memory_bytes > l.max_memory_bytes->value) {
+    return invalidArgument("Requested memory " + job.memory + " is over maximum allowed per "
+                           "container (" + l.max_memory_bytes->text + ")");
+  }
+  return {};
+}
+
+Status checkClusterDefinitionCount(const ClusterQuota::Quota& q, const model::JobSpec& spec,
+                                   const std::vector<model::JobRecord>& tool_jobs) {
+  const std::optional<ClusterQuota::Count>* limit = nullptr;
+  std::string kind;
+  if (spec.type == model::JobType::kScheduled) {
+    limit = &q.cron_jobs;
+    kind = "cron jobs";
+  } else if (spec.type == model::JobType::kContinuous) {
+    limit = &q.continuous_jobs;
+    kind = "continuous jobs";
+  }
+  if (!limit || !*limit) return {};
+  std::int64_t others = 0;
+  for (const auto& job : tool_jobs) {
+    if (job.spec.type != spec.type) continue;
+    if (job.spec.name == spec.name) return {};  // an update: the object exists already
+    ++others;
+  }
+  const std::int64_t have = std::max((*limit)->used, others);
+  if (have < (*limit)->hard) return {};
+  return outOfDefinitions(kind, have, (*limit)->hard, spec.name);
+}
+
 QuotaService::QuotaService(store::Store& store, engine::Engine& engine, ResourceOptions options)
     : store_(store), engine_(engine), options_(std::move(options)) {}
 
@@ -192,7 +291,16 @@ Result<ordered_json> QuotaService::report(const std::string& tool) {
     if (job.spec.type == model::JobType::kScheduled) ++cron;
     if (job.spec.type == model::JobType::kContinuous) ++continuous;
   }
-  auto report = quotaReport(options_.quotas.forTool(tool), *usage, cron, continuous);
+  ordered_json report;
+  if (options_.cluster_quota) {
+    auto cluster = options_.cluster_quota(tool);
+    if (!cluster) return tl::unexpected(cluster.error());
+    auto made = clusterQuotaReport(*cluster, *usage, cron, continuous);
+    if (!made) return tl::unexpected(made.error());
+    report = std::move(*made);
+  } else {
+    report = quotaReport(options_.quotas.forTool(tool), *usage, cron, continuous);
+  }
   if (options_.logs) report["categories"].push_back(options_.logs->quotaCategory(tool));
   return report;
 }
@@ -200,6 +308,19 @@ Result<ordered_json> QuotaService::report(const std::string& tool) {
 Status QuotaService::checkDefinition(const std::string& tool, const model::JobSpec& spec,
                                      const model::Image& image,
                                      const model::ResolvedJob& resolved) {
+  if (options_.cluster_quota) {
+    auto cluster = options_.cluster_quota(tool);
+    if (!cluster) return tl::unexpected(cluster.error());
+    if (cluster->limits) {
+      if (auto ok = checkClusterJobLimits(*cluster->limits, resolved); !ok) return ok;
+    }
+    if (cluster->quota && spec.type != model::JobType::kOneOff) {
+      auto jobs = store_.jobsOfTool(tool);
+      if (!jobs) return tl::unexpected(jobs.error());
+      if (auto ok = checkClusterDefinitionCount(*cluster->quota, spec, *jobs); !ok) return ok;
+    }
+    return runtime::checkImageRunnable(image, options_.oci_runtime);
+  }
   const engine::ToolQuota& quota = options_.quotas.forTool(tool);
   if (auto ok = checkJobLimits(quota, resolved); !ok) return ok;
   if (spec.type != model::JobType::kOneOff) {
