@@ -41,6 +41,8 @@ Engine::Engine(asio::io_context& io, store::Store& store, runtime::Runtime& runt
                const Clock& clock, EngineOptions options)
     : io_(io), store_(store), runtime_(runtime), clock_(clock), options_(std::move(options)) {
   runtime_.setExitCallback([this](const runtime::RunExit& exit) { onExit(exit); });
+  runtime_.setNoteCallback(
+      [this](std::int64_t run_id, const std::string& note) { onNote(run_id, note); });
   runtime_.setRunObserver(
       [this](const runtime::ObservedRun& observed) { return onObservedRun(observed); });
   prober_ = options_.prober;
@@ -303,6 +305,16 @@ void Engine::failRunWithoutStart(RunRecord run, RunReason reason, const std::str
   if (auto ok = store_.updateRun(run); !ok) logError("record a failed start", ok.error());
   event(run, "failed", describeExit(run));
   nudge(run.job_id);
+}
+
+void Engine::onNote(std::int64_t run_id, const std::string& note) {
+  auto found = store_.runById(run_id);
+  if (!found || !*found || (*found)->state != RunState::kRunning) return;
+  RunRecord run = **found;
+  if (run.message == note) return;
+  run.message = note;
+  if (auto ok = store_.updateRun(run); !ok) return logError("record a note on a run", ok.error());
+  if (!note.empty()) event(run, "waiting", note);
 }
 
 void Engine::onExit(const runtime::RunExit& exit) {

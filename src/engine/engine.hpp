@@ -80,6 +80,7 @@ class Engine {
   void startRun(const model::JobRecord& job, model::RunRecord run);
   void failRunWithoutStart(model::RunRecord run, model::RunReason reason, const std::string& why);
   void onExit(const runtime::RunExit& exit);
+  void onNote(std::int64_t run_id, const std::string& note);
   // Quota admission (engine.cpp, "Quota admission"): whether the run may start now; if not, it
   // stays pending with the reason and the job is reconciled again when a run of its tool ends.
   bool admitOrWait(const model::JobRecord& job, const runtime::RunRequest& request,

@@ -34,6 +34,7 @@ class PlacingRuntime final : public runtime::Runtime {
 
   bool placesJobs(model::JobType type) const override { return type != model::JobType::kOneOff; }
   void setRunObserver(RunObserver observer) override { observe = std::move(observer); }
+  void setNoteCallback(NoteCallback callback) override { note = std::move(callback); }
   Status placeJob(const runtime::JobPlacement& placement) override {
     placements.push_back(placement);
     return {};
@@ -48,6 +49,7 @@ class PlacingRuntime final : public runtime::Runtime {
 
   ExitCallback on_exit;
   RunObserver observe;
+  NoteCallback note;
   std::vector<std::int64_t> started;
   std::vector<std::int64_t> stopped;
   std::vector<runtime::RunHandle> adopted;
@@ -231,6 +233,26 @@ TEST_F(PlacedJobsTest, DeletedJobsAreRemovedAndRecoveryNamesTheJobsToKeep) {
   const std::vector<std::pair<std::string, std::string>> removed = {{"tool", "web"}};
   EXPECT_EQ(runtime_.removed, removed);
   EXPECT_EQ(runtime_.stopped, std::vector<std::int64_t>{*id});
+}
+
+TEST_F(PlacedJobsTest, ARuntimesNoteOnALiveRunIsRecordedUntilItClears) {
+  addJob("once", model::JobType::kOneOff);
+  ASSERT_EQ(runtime_.started.size(), 1u);
+  const auto id = runtime_.started[0];
+  ASSERT_TRUE(runtime_.note);
+  runtime_.note(id, "Unable to start, out of quota for pods");
+  EXPECT_EQ(run(id).message, "Unable to start, out of quota for pods");
+  EXPECT_TRUE(isQuotaWait(run(id).message)) << "status shows it as upstream does";
+  auto events = store_->eventsOfJob("tool", "once", 10);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->front().kind, "waiting");
+  runtime_.note(id, "");
+  EXPECT_EQ(run(id).message, "");
+  runtime_.on_exit(runtime::RunExit{.run_id = id, .finished_at = clock_.now(), .exit_code = 0,
+                                    .reason = "completed"});
+  settle();
+  runtime_.note(id, "Unable to start, out of quota for pods");
+  EXPECT_EQ(run(id).message, "") << "an ended run takes no notes";
 }
 
 }  // namespace

@@ -112,6 +112,9 @@ struct ObservedRun {
 class Runtime {
  public:
   using ExitCallback = std::function<void(const RunExit&)>;
+  // A note about a live run that a person should see while it lasts, such as "Unable to start,
+  // out of quota for pods" while a cluster holds the run's pods back; "" when it no longer holds.
+  using NoteCallback = std::function<void(std::int64_t run_id, const std::string& note)>;
   // Answers an observed run with the id the engine recorded it under, or nullopt when the
   // engine does not want it tracked (no such job, not a placed job, or a run already ended).
   using RunObserver = std::function<std::optional<std::int64_t>(const ObservedRun&)>;
@@ -133,6 +136,10 @@ class Runtime {
   // Stops live runs that the store does not know (orphans, e.g. from a lost write) and returns
   // their ids. Called once after adoption at start-up.
   virtual std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) = 0;
+
+  // Called once, before recovery, on the loop thread; notes come on the loop thread. Runtimes
+  // that have nothing to say about live runs (the local one) never call it.
+  virtual void setNoteCallback(NoteCallback /*callback*/) {}
 
   // -- the job-level seam; the defaults say "not supported" (the local runtime) --
   // Whether jobs of this type are placed whole (placeJob) instead of run by the engine.

@@ -131,6 +131,13 @@ JobStatus oneOffStatus(const model::ResolvedJob& job, const std::vector<RunRecor
       return s;
     }
     case RunState::kRunning:
+      if (engine::isQuotaWait(last.message)) {
+        // Started, but the cluster holds its pods back (runtime.hpp, NoteCallback).
+        s.state = "pending";
+        s.status_short = last.message;  // "Unable to start, out of quota for pods"
+        s.messages.push_back(last.message);
+        return s;
+      }
       s.state = "running";
       s.duration = formatDuration(secondsBetween(last.started_at.value_or(now), now));
       s.status_short = "Running for " + *s.duration;
@@ -253,7 +260,7 @@ JobStatus continuousStatus(const model::ResolvedJob& job, const std::vector<RunR
     return s;
   }
   s.status_short = failing > 0 ? "Specified command fails to run" : "Not running";
-  if (latest.state == RunState::kPending && engine::isQuotaWait(latest.message)) {
+  if ((latest.state == RunState::kPending || running) && engine::isQuotaWait(latest.message)) {
     s.status_short = latest.message;  // as upstream's ReplicaFailure quota condition
     s.messages.push_back(latest.message);
   }

@@ -35,6 +35,16 @@ TEST(OneOffStatus, RunningShowsUpstreamDuration) {
             "at '2021-06-30T10:26:08Z'.");
 }
 
+TEST(OneOffStatus, ARunWhosePodsTheClusterHoldsBackIsOutOfQuota) {
+  RunRecord r;
+  r.state = RunState::kRunning;
+  r.started_at = kStart;
+  r.message = "Unable to start, out of quota for cpu, pods";  // the runtime's note
+  const auto s = oneOffStatus({}, {r}, kStart + std::chrono::seconds(5));
+  EXPECT_EQ(s.status_short, "Unable to start, out of quota for cpu, pods");
+  EXPECT_EQ(s.state, "pending");
+}
+
 TEST(OneOffStatus, CompletedAndFailedNameTheEnd) {
   auto done = oneOffStatus({}, {finished(RunState::kSucceeded, RunReason::kCompleted, 0)},
                            kStart + std::chrono::seconds(10));
