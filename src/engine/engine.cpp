@@ -911,12 +911,21 @@ std::optional<std::int64_t> Engine::onObservedRun(const runtime::ObservedRun& ob
                 .generation = observed.generation > 0
                                   ? std::min(observed.generation, record.generation)
                                   : record.generation,
+                .attempt = std::max(1, observed.attempt),
                 .state = RunState::kRunning,
                 .created_at = now,
                 .started_at = observed.started_at.value_or(now),
                 .scheduled_for = observed.scheduled_for};
   run.captured_output = observed.captured_output;
   run.external_id = observed.external_id;
+  // Replicas are slots, as for runs the engine starts: the lowest one no live run holds.
+  if (auto active = store_.activeRunsOfJob(record.id)) {
+    std::set<int> taken;
+    for (const auto& other : *active) {
+      if (other.generation == run.generation) taken.insert(other.replica);
+    }
+    while (taken.count(run.replica)) ++run.replica;
+  }
   auto inserted = store_.insertRun(run);
   if (!inserted) {
     logError("record a run of '" + observed.job_name + "'", inserted.error());

@@ -162,6 +162,18 @@ TEST_F(PlacedJobsTest, ObservedRunsAreRecordedOnceAndEndThroughTheExitCallback) 
   EXPECT_TRUE(runtime_.started.empty()) << "the runtime restarts the pod, not the engine";
 
   EXPECT_FALSE(observe("nosuchjob", "x-1")) << "runs of unknown jobs are not recorded";
+
+  // Two live pods are two replicas; a later one takes the slot that an ended run left.
+  const auto a = observe("web", "web-7d9f-aaaaa/0", 1);
+  const auto b = observe("web", "web-7d9f-bbbbb/0", 1);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(run(*a).replica, 0);
+  EXPECT_EQ(run(*b).replica, 1);
+  runtime_.on_exit(runtime::RunExit{.run_id = *a, .finished_at = clock_.now(), .reason = "stopped"});
+  settle();
+  const auto c = observe("web", "web-7d9f-ccccc/0", 1);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(run(*c).replica, 0);
 }
 
 TEST_F(PlacedJobsTest, OneOffJobsAreNotPlacedAndTheirRunsNotObserved) {

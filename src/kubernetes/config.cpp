@@ -91,6 +91,10 @@ Result<KubernetesConfig> kubernetesConfigFromYaml(const YAML::Node& node, const 
         std::int64_t v = 0;
         ok = integer(&v);
         c.watch_timeout_seconds = static_cast<int>(v);
+      } else if (key == "place_jobs") {
+        auto b = scalar<bool>(value, where, key);
+        if (!b) return tl::unexpected(b.error());
+        c.place_jobs = *b;
       } else if (key == "namespace_prefix") {
         c.manifests.namespace_prefix = value.as<std::string>();
       } else if (key == "default_cpu_limit") {
@@ -166,6 +170,7 @@ KubernetesRuntimeOptions runtimeOptionsFor(const KubernetesConfig& config,
   options.layout = model::StateLayout(state_dir);
   options.namespaces = config.namespaces;
   options.watch_timeout_seconds = config.watch_timeout_seconds;
+  options.place_jobs = config.place_jobs;
   return options;
 }
 

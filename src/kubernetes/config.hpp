@@ -28,6 +28,8 @@ struct KubernetesConfig {
   std::string context;               // empty: the kubeconfig's current-context
   std::vector<std::string> namespaces;  // watched; empty: all namespaces
   int watch_timeout_seconds = 300;
+  // Scheduled and continuous jobs become CronJobs and Deployments (docs/kubernetes.md).
+  bool place_jobs = true;
   ManifestOptions manifests;
   RunJobOptions runs;
 };

@@ -13,6 +13,7 @@ kubernetes:
   context: toolforge
   namespaces: [tool-mytool]
   watch_timeout_seconds: 120
+  place_jobs: true
   namespace_prefix: tool-
   default_cpu_limit: "1"
   memory_request_equals_limit_up_to: 512Mi
@@ -53,6 +54,20 @@ TEST(KubernetesConfig, ParsesTheDocumentedExample) {
   const auto options = runtimeOptionsFor(*c, "/var/lib/tjf");
   EXPECT_EQ(options.layout.runDir(3), "/var/lib/tjf/runs/3");
   EXPECT_EQ(options.namespaces, c->namespaces);
+  EXPECT_TRUE(options.place_jobs);
+}
+
+TEST(KubernetesConfig, PlaceJobsCanBeTurnedOff) {
+  auto off = kubernetesConfigFromYaml(YAML::Load("place_jobs: false"), "config file 'x'");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->place_jobs);
+  EXPECT_FALSE(runtimeOptionsFor(*off, "/var/lib/tjf").place_jobs);
+  auto defaults = kubernetesConfigFromYaml(YAML::Load(""), "config file 'x'");
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(defaults->place_jobs);
+  auto wrong = kubernetesConfigFromYaml(YAML::Load("place_jobs: sometimes"), "config file 'x'");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().message, "config file 'x', section 'kubernetes': 'place_jobs' has the wrong type");
 }
 
 TEST(KubernetesConfig, RefusesTyposAndBadValues) {

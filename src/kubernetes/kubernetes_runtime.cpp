@@ -1,11 +1,13 @@
 #include "kubernetes/kubernetes_runtime.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <set>
 
 #include "base/time_format.hpp"
 #include "model/records.hpp"
@@ -17,12 +19,43 @@ namespace asio = boost::asio;
 
 TimePoint wallNow() { return std::chrono::system_clock::now(); }
 
-const std::string kRunSelector =
-    std::string(kLabelRunId) + "," + std::string(kLabelManagedBy) + "=" + std::string(kManagedByValue);
+// Everything tjf manages: what the watches follow.
+const std::string kManagedSelector = std::string(kLabelManagedBy) + "=" + std::string(kManagedByValue);
+// The per-run Jobs (and their pods).
+const std::string kRunSelector = std::string(kLabelRunId) + "," + kManagedSelector;
+// Placed objects: CronJobs, Deployments, Services (no run id).
+const std::string kPlacedSelector = kManagedSelector + ",!" + std::string(kLabelRunId);
 
 std::string nameOf(const json& object) { return object.value("/metadata/name"_json_pointer, std::string()); }
 std::string namespaceOf(const json& object) {
   return object.value("/metadata/namespace"_json_pointer, std::string());
+}
+// "<namespace>/<name>": how Jobs and pods of placed jobs are keyed.
+std::string keyOf(const json& object) { return namespaceOf(object) + "/" + nameOf(object); }
+std::string keyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+bool beingDeleted(const json& object) { return object.contains("/metadata/deletionTimestamp"_json_pointer); }
+std::string annotationOf(const json& object, std::string_view key) {
+  const auto annotations = object.value("/metadata/annotations"_json_pointer, json::object());
+  const std::string k(key);
+  return annotations.is_object() && annotations.contains(k) && annotations[k].is_string()
+             ? annotations[k].get<std::string>()
+             : std::string();
+}
+std::string reasonText(model::RunReason reason) { return std::string(model::toString(reason)); }
+
+// A Job's pods oldest first, so that the newest one (the last retry) decides its exit.
+std::vector<json> oldestFirst(std::vector<json> pods) {
+  std::stable_sort(pods.begin(), pods.end(), [](const json& a, const json& b) {
+    const auto at = a.value("/metadata/creationTimestamp"_json_pointer, std::string());
+    const auto bt = b.value("/metadata/creationTimestamp"_json_pointer, std::string());
+    return at < bt;
+  });
+  return pods;
+}
+std::vector<json> valuesOf(const std::map<std::string, json>& objects) {
+  std::vector<json> out;
+  for (const auto& [name, object] : objects) out.push_back(object);
+  return out;
 }
 
 // The last record's timestamp in a captured-output file, so a resumed stream skips what is there.
@@ -131,12 +164,24 @@ class KubernetesRuntime::LogCollector {
 };
 
 struct KubernetesRuntime::Run {
+  RunKind kind = RunKind::kRunJob;
   std::string ns;
-  std::string name;  // the Job's
+  std::string name;  // the Job's (run Jobs, CronJob-made Jobs), or the pod's (incarnations)
+  // Observed runs: their job, the runtime's name for them, and what the cluster said of them.
+  std::string tool;
+  std::string job_name;
+  std::string external_id;
+  int incarnation = 0;        // the pod's restart count when this container started
+  std::string container_id;   // of that container, once seen running
+  std::int64_t generation = 0;
+  std::optional<TimePoint> started_at;
   bool adopted = false;  // waiting for the first lists to say what became of it
   bool seen = false;     // its Job has been observed at least once
   bool stop_requested = false;
+  bool job_removed = false;  // removeJob() of its job: its end is Stopped
+  bool delete_job = false;   // a CronJob-made Job that could not start: deleted after its report
   bool captured = false;
+  bool checking = false;  // its exit waits for the liveness-probe look-up (report())
   std::optional<runtime::RunExit> exit;  // decided
   bool delivered = false;
   std::unique_ptr<LogCollector> collector;
@@ -144,9 +189,25 @@ struct KubernetesRuntime::Run {
   std::unique_ptr<asio::steady_timer> drain_timer;
 };
 
+// A Job that a placed CronJob made, as the watches saw it.
+struct KubernetesRuntime::CronJobRun {
+  json job;  // null until the Job itself has been seen (its pods may come first)
+  std::map<std::string, json> pods;  // by name; a deleted pod keeps its last state
+  bool asked = false;                // offered to the observer (once per daemon lifetime)
+  std::optional<std::int64_t> run_id;
+};
+
+// A pod of a placed Deployment: one observed run per container incarnation.
+struct KubernetesRuntime::DeploymentPod {
+  json pod;
+  int offered = -1;                    // the highest incarnation offered to the observer
+  std::optional<std::int64_t> run_id;  // the incarnation being tracked, until its end is seen
+};
+
 struct KubernetesRuntime::Scope {
   std::string ns;  // empty: cluster-wide
-  bool listed = false;
+  bool jobs_listed = false;
+  bool pods_listed = false;
   std::unique_ptr<Reflector> jobs;
   std::unique_ptr<Reflector> pods;
   std::thread jobs_thread;
@@ -177,11 +238,8 @@ KubernetesRuntime::~KubernetesRuntime() {
   runs_.clear();  // joins the log collectors
 }
 
-std::string KubernetesRuntime::scopeOf(const std::string& ns) const {
-  for (const auto& scope : scopes_) {
-    if (scope->ns.empty() || scope->ns == ns) return scope->ns;
-  }
-  return ns;
+bool KubernetesRuntime::inScope(const Scope& scope, const std::string& ns) const {
+  return scope.ns.empty() || scope.ns == ns;
 }
 
 void KubernetesRuntime::startWatching() {
@@ -190,19 +248,32 @@ void KubernetesRuntime::startWatching() {
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     auto scope = std::make_unique<Scope>();
     scope->ns = namespaces[i];
-    const ReflectorOptions reflector_options{.label_selector = kRunSelector,
+    const ReflectorOptions reflector_options{.label_selector = kManagedSelector,
                                              .watch_timeout_seconds = options_.watch_timeout_seconds,
                                              .error_backoff = options_.error_backoff};
     // Runs on the reflector's thread: the pods of a finished Job, read now, so its exit can name
     // the container's exit code even if the pods are garbage-collected soon after.
     auto podsOf = [this](const json& job) {
       std::vector<json> pods;
-      const auto id = runIdOf(job);
-      if (!id) return pods;
-      auto listed = client_.list(resourcePath("v1", "pods", namespaceOf(job)),
-                                 {.label_selector = std::string(kLabelRunId) + "=" + std::to_string(*id)});
+      ListOptions list;
+      const WatchedRole role = roleOf(job);
+      if (role == WatchedRole::kRunJob) {
+        list.label_selector = std::string(kLabelRunId) + "=" + std::to_string(*runIdOf(job));
+      } else if (role == WatchedRole::kCronJobRun) {
+        const auto key = jobKeyOf(job, options_.manifests.namespace_prefix);
+        if (!key) return pods;
+        list.label_selector = kManagedSelector + "," + std::string(kLabelComponent) + "=" +
+                              std::string(componentFor(model::JobType::kScheduled)) + "," +
+                              std::string(kLabelName) + "=" + key->second;
+      } else {
+        return pods;
+      }
+      auto listed = client_.list(resourcePath("v1", "pods", namespaceOf(job)), list);
       if (listed && listed->contains("items")) {
-        for (auto& p : (*listed)["items"]) pods.push_back(std::move(p));
+        for (auto& p : (*listed)["items"]) {
+          if (role == WatchedRole::kCronJobRun && ownerJobName(p) != nameOf(job)) continue;
+          pods.push_back(std::move(p));
+        }
       }
       return pods;
     };
@@ -210,11 +281,11 @@ void KubernetesRuntime::startWatching() {
         client_, resourcePath("batch/v1", "jobs", scope->ns), reflector_options,
         ReflectorHandler{
             .on_list = [this, i, podsOf](const std::vector<json>& items, const std::string&) {
-              std::map<std::int64_t, std::vector<json>> pods;
+              std::map<std::string, std::vector<json>> pods;
               for (const auto& job : items) {
-                if (const auto id = runIdOf(job); id && jobFinished(job)) pods[*id] = podsOf(job);
+                if (jobFinished(job)) pods[keyOf(job)] = podsOf(job);
               }
-              toLoop([this, i, items, pods] { onListed(i, items, pods); });
+              toLoop([this, i, items, pods] { onJobsListed(i, items, pods); });
             },
             .on_event = [this, podsOf](const WatchEvent& e) {
               std::vector<json> pods = jobFinished(e.object) ? podsOf(e.object) : std::vector<json>{};
@@ -224,10 +295,8 @@ void KubernetesRuntime::startWatching() {
     scope->pods = std::make_unique<Reflector>(
         client_, resourcePath("v1", "pods", scope->ns), reflector_options,
         ReflectorHandler{
-            .on_list = [this](const std::vector<json>& items, const std::string&) {
-              toLoop([this, items] {
-                for (const auto& pod : items) onPod("MODIFIED", pod);
-              });
+            .on_list = [this, i](const std::vector<json>& items, const std::string&) {
+              toLoop([this, i, items] { onPodsListed(i, items); });
             },
             .on_event = [this](const WatchEvent& e) { toLoop([this, e] { onPod(e.type, e.object); }); },
             .on_error = [](const ApiError& error) { logWarning("watching pods: " + error.message); }});
@@ -253,7 +322,7 @@ Result<runtime::RunHandle> KubernetesRuntime::start(const runtime::RunRequest& r
     const std::string why = created.error().message;
     toLoop([this, id, why] {
       runtime::RunExit exit{.run_id = id, .finished_at = wallNow(),
-                            .reason = std::string(model::toString(model::RunReason::kStartError)),
+                            .reason = reasonText(model::RunReason::kStartError),
                             .message = why};
       report(id, std::move(exit));
     });
@@ -263,10 +332,37 @@ Result<runtime::RunHandle> KubernetesRuntime::start(const runtime::RunRequest& r
 
 Status KubernetesRuntime::stop(std::int64_t run_id) {
   auto it = runs_.find(run_id);
-  if (it == runs_.end() || it->second.exit) return {};  // gone or decided: its exit is reported
+  if (it == runs_.end()) {
+    // The engine may stop a run from inside the observer, before the run is tracked here.
+    if (in_observer_) early_stops_.push_back(run_id);
+    return {};  // gone: its exit is reported
+  }
+  if (it->second.exit) return {};  // decided: its exit is reported
   Run& run = it->second;
   run.stop_requested = true;
   if (run.ns.empty()) return {};  // adopted, not resolved yet: resolved after the first lists
+  if (run.kind == RunKind::kIncarnation) {
+    // Superseded by a newer placement: the Deployment's rollout replaces it. Deleting it here
+    // would only make its old ReplicaSet start another (and break a rolling update).
+    if (superseded(run)) return {};
+    // The Deployment replaces the pod: a new incarnation, a new run.
+    worker_->post([this, run_id, path = resourcePath("v1", "pods", run.ns, run.name)] {
+      auto removed = client_.remove(path, Propagation::kBackground);
+      if (removed) return;
+      if (removed.error().isNotFound()) {
+        toLoop([this, run_id] {
+          auto r = runs_.find(run_id);
+          if (r == runs_.end()) return;
+          report(run_id, runtime::RunExit{.run_id = run_id, .started_at = r->second.started_at,
+                                          .finished_at = wallNow(),
+                                          .reason = reasonText(model::RunReason::kStopped)});
+        });
+      } else {
+        logWarning("cannot stop run " + std::to_string(run_id) + ": " + removed.error().message);
+      }
+    });
+    return {};
+  }
   // Foreground: the Job stays (with a deletionTimestamp) until its pods are gone, so the exit is
   // reported when the process has really ended, after the pod's termination grace period.
   worker_->post([this, run_id, path = resourcePath("batch/v1", "jobs", run.ns, run.name)] {
@@ -274,9 +370,18 @@ Status KubernetesRuntime::stop(std::int64_t run_id) {
     if (removed) return;
     if (removed.error().isNotFound()) {
       toLoop([this, run_id] {
-        auto found = observed_.find(run_id);
-        report(run_id, exitOfDeletedJob(run_id, found == observed_.end() ? std::nullopt : std::optional(found->second),
-                                        {}, true, wallNow()));
+        auto r = runs_.find(run_id);
+        if (r == runs_.end()) return;
+        std::optional<json> last;
+        std::vector<json> pods;
+        if (r->second.kind == RunKind::kRunJob) {
+          if (auto found = observed_.find(run_id); found != observed_.end()) last = found->second;
+        } else if (auto found = cron_runs_.find(keyOf(r->second.ns, r->second.name));
+                   found != cron_runs_.end() && !found->second.job.is_null()) {
+          last = found->second.job;
+          pods = oldestFirst(valuesOf(found->second.pods));
+        }
+        report(run_id, exitOfDeletedJob(run_id, last, pods, true, wallNow()));
       });
     } else {
       logWarning("cannot stop run " + std::to_string(run_id) + ": " + removed.error().message);
@@ -286,15 +391,24 @@ Status KubernetesRuntime::stop(std::int64_t run_id) {
 }
 
 void KubernetesRuntime::adopt(const runtime::RunHandle& handle) {
+  auto found = runs_.find(handle.run_id);
+  // Already tracked: an observed run that the observer answered before the engine adopted it.
+  if (found != runs_.end() && !found->second.adopted) return;
   Run& run = runs_[handle.run_id];
   run.adopted = true;
   run.captured = handle.captured_output;
+  run.external_id = handle.external_id;
+  if (!handle.external_id.empty()) {
+    run.kind = parseIncarnationId(handle.external_id) ? RunKind::kIncarnation : RunKind::kCronJobRun;
+    run.started_at = handle.started_at;
+  }
   if (synced_) toLoop([this, id = handle.run_id] { resolveAdopted(id); });
 }
 
 void KubernetesRuntime::resolveAdopted(std::int64_t run_id) {
   auto it = runs_.find(run_id);
   if (it == runs_.end() || !it->second.adopted) return;
+  if (!it->second.external_id.empty()) return resolveAdoptedExternal(run_id);
   Run& run = it->second;
   run.adopted = false;
   auto found = observed_.find(run_id);
@@ -314,16 +428,74 @@ void KubernetesRuntime::resolveAdopted(std::int64_t run_id) {
   consider(run_id);
 }
 
-void KubernetesRuntime::onListed(std::size_t scope_index, const std::vector<json>& jobs,
-                                 const std::map<std::int64_t, std::vector<json>>& pods) {
+// An adopted observed run that no observer answer has linked to an object by the time every
+// scope was listed. (The engine answers an observed run it has recorded as running with that
+// run's id, so every CronJob-made Job and running incarnation that still exists is linked.)
+void KubernetesRuntime::resolveAdoptedExternal(std::int64_t run_id) {
+  Run& run = runs_.at(run_id);
+  run.adopted = false;
+  const std::string external_id = run.external_id;
+  runtime::RunExit gone{.run_id = run_id, .started_at = run.started_at, .finished_at = wallNow(),
+                        .reason = reasonText(model::RunReason::kStopped)};
+  if (run.kind == RunKind::kCronJobRun) {
+    if (!run.stop_requested) {
+      gone.reason = reasonText(model::RunReason::kLost);
+      gone.message = "the Kubernetes Job '" + external_id + "' was deleted while tjfd was away";
+    }
+    report(run_id, std::move(gone));
+    return;
+  }
+  const auto incarnation = parseIncarnationId(external_id);
+  auto pod = deployment_pods_.end();
+  for (auto it = deployment_pods_.begin(); incarnation && it != deployment_pods_.end(); ++it) {
+    if (nameOf(it->second.pod) == incarnation->first) pod = it;
+  }
+  if (pod == deployment_pods_.end()) {
+    if (!run.stop_requested) {
+      gone.reason = reasonText(model::RunReason::kLost);
+      gone.message = "the Kubernetes pod '" + (incarnation ? incarnation->first : external_id) +
+                     "' was deleted while tjfd was away";
+    }
+    report(run_id, std::move(gone));
+    return;
+  }
+  const json object = pod->second.pod;
+  run.ns = namespaceOf(object);
+  run.name = nameOf(object);
+  run.incarnation = incarnation->second;
+  run.generation = generationOf(object);
+  if (const auto key = jobKeyOf(object, options_.manifests.namespace_prefix)) {
+    run.tool = key->first;
+    run.job_name = key->second;
+  }
+  if (auto ended = incarnationExit(run_id, object, run.incarnation, "")) {
+    endIncarnation(run_id, std::move(*ended), object);
+    return;
+  }
+  // Still running but not offered (or not claimed): tracked again all the same.
+  run.seen = true;
+  pod->second.offered = std::max(pod->second.offered, run.incarnation);
+  if (!pod->second.run_id) pod->second.run_id = run_id;
+  if (run.stop_requested) {
+    run.stop_requested = false;
+    (void)stop(run_id);
+  }
+  examinePod(run_id, object);
+}
+
+void KubernetesRuntime::onJobsListed(std::size_t scope_index, const std::vector<json>& jobs,
+                                     const std::map<std::string, std::vector<json>>& pods) {
   Scope& scope = *scopes_[scope_index];
   std::map<std::int64_t, json> listed;
+  std::map<std::string, json> cron_listed;
   for (const auto& job : jobs) {
-    if (const auto id = runIdOf(job)) listed[*id] = job;
+    const WatchedRole role = roleOf(job);
+    if (role == WatchedRole::kRunJob) listed[*runIdOf(job)] = job;
+    if (role == WatchedRole::kCronJobRun) cron_listed[keyOf(job)] = job;
   }
   // Forget Jobs of this scope that are gone, and end the runs whose Job vanished unseen.
   for (auto it = observed_.begin(); it != observed_.end();) {
-    const bool in_scope = scope.ns.empty() || namespaceOf(it->second) == scope.ns;
+    const bool in_scope = inScope(scope, namespaceOf(it->second));
     if (in_scope && !listed.count(it->first)) {
       const auto id = it->first;
       const json last = it->second;
@@ -337,9 +509,16 @@ void KubernetesRuntime::onListed(std::size_t scope_index, const std::vector<json
       ++it;
     }
   }
+  std::vector<std::pair<std::string, json>> cron_gone;
+  for (const auto& [key, cron] : cron_runs_) {
+    if (!cron.job.is_null() && inScope(scope, namespaceOf(cron.job)) && !cron_listed.count(key)) {
+      cron_gone.emplace_back(key, cron.job);
+    }
+  }
+  for (const auto& [key, last] : cron_gone) onCronJobRunGone(key, last, {});
   for (const auto& [id, job] : listed) {
     observed_[id] = job;
-    if (auto p = pods.find(id); p != pods.end()) {
+    if (auto p = pods.find(keyOf(job)); p != pods.end()) {
       for (const auto& pod : p->second) onPod("MODIFIED", pod);
     }
     if (auto run = runs_.find(id); run != runs_.end() && !run->second.adopted) {
@@ -347,20 +526,64 @@ void KubernetesRuntime::onListed(std::size_t scope_index, const std::vector<json
       consider(id);
     }
   }
-  if (!scope.listed) {
-    scope.listed = true;
-    if (++listed_scopes_ == scopes_.size()) {
-      synced_ = true;
-      std::vector<std::int64_t> adopted;
-      for (const auto& [id, run] : runs_) {
-        if (run.adopted) adopted.push_back(id);
-      }
-      for (const auto id : adopted) resolveAdopted(id);
+  for (const auto& [key, job] : cron_listed) {
+    if (auto p = pods.find(key); p != pods.end()) {
+      for (const auto& pod : p->second) onPod("MODIFIED", pod);
     }
+    onCronJobRun(job);
+  }
+  if (!scope.jobs_listed) {
+    scope.jobs_listed = true;
+    checkSynced();
   }
 }
 
+void KubernetesRuntime::onPodsListed(std::size_t scope_index, const std::vector<json>& pods) {
+  Scope& scope = *scopes_[scope_index];
+  std::set<std::string> present;
+  for (const auto& pod : pods) {
+    if (roleOf(pod) == WatchedRole::kDeploymentPod) present.insert(keyOf(pod));
+  }
+  // A relist (after 410 Gone) may find pods gone whose DELETED event was never seen.
+  std::vector<std::pair<std::string, json>> gone;
+  for (const auto& [key, d] : deployment_pods_) {
+    if (inScope(scope, namespaceOf(d.pod)) && !present.count(key)) gone.emplace_back(key, d.pod);
+  }
+  for (const auto& [key, last] : gone) onDeploymentPodGone(key, last);
+  for (const auto& pod : pods) onPod("MODIFIED", pod);
+  if (!scope.pods_listed) {
+    scope.pods_listed = true;
+    checkSynced();
+  }
+}
+
+void KubernetesRuntime::checkSynced() {
+  if (synced_) return;
+  for (const auto& scope : scopes_) {
+    if (!scope->jobs_listed || !scope->pods_listed) return;
+  }
+  synced_ = true;
+  std::vector<std::int64_t> adopted;
+  for (const auto& [id, run] : runs_) {
+    if (run.adopted) adopted.push_back(id);
+  }
+  for (const auto id : adopted) resolveAdopted(id);
+}
+
 void KubernetesRuntime::onJob(const std::string& type, const json& job, const std::vector<json>& pods) {
+  switch (roleOf(job)) {
+    case WatchedRole::kRunJob:
+      return onRunJob(type, job, pods);
+    case WatchedRole::kCronJobRun:
+      for (const auto& pod : pods) onPod("MODIFIED", pod);
+      if (type == "DELETED") return onCronJobRunGone(keyOf(job), job, pods);
+      return onCronJobRun(job);
+    default:
+      return;
+  }
+}
+
+void KubernetesRuntime::onRunJob(const std::string& type, const json& job, const std::vector<json>& pods) {
   const auto id = runIdOf(job);
   if (!id) return;
   for (const auto& pod : pods) onPod("MODIFIED", pod);
@@ -383,27 +606,246 @@ void KubernetesRuntime::onJob(const std::string& type, const json& job, const st
   consider(*id);
 }
 
+std::optional<std::int64_t> KubernetesRuntime::observe(const runtime::ObservedRun& observed) {
+  if (!observer_ || observed.tool.empty() || observed.job_name.empty() || observed.external_id.empty()) {
+    return std::nullopt;
+  }
+  early_stops_.clear();
+  in_observer_ = true;
+  const auto answer = observer_(observed);
+  in_observer_ = false;
+  return answer;
+}
+
+void KubernetesRuntime::track(std::int64_t run_id, const runtime::ObservedRun& observed, RunKind kind,
+                              const json& object) {
+  const bool stopped_early =
+      std::find(early_stops_.begin(), early_stops_.end(), run_id) != early_stops_.end();
+  early_stops_.clear();
+  auto existing = runs_.find(run_id);
+  if (existing != runs_.end() && !existing->second.adopted) return;  // tracked already
+  Run& run = runs_[run_id];
+  run.kind = kind;
+  run.ns = namespaceOf(object);
+  run.name = nameOf(object);
+  run.tool = observed.tool;
+  run.job_name = observed.job_name;
+  run.external_id = observed.external_id;
+  run.generation = observed.generation;
+  run.started_at = observed.started_at;
+  run.captured = observed.captured_output;
+  run.adopted = false;
+  run.seen = true;
+  if (kind == RunKind::kIncarnation) {
+    if (const auto incarnation = parseIncarnationId(observed.external_id)) run.incarnation = incarnation->second;
+    if (const auto container = jobContainer(object);
+        container && container->restart_count == run.incarnation && container->state.contains("running")) {
+      run.container_id = container->container_id;
+    }
+  }
+  // A stop asked for while it was adopted and unresolved, or from inside the observer.
+  if (run.stop_requested || stopped_early) {
+    run.stop_requested = false;
+    (void)stop(run_id);
+  }
+}
+
+void KubernetesRuntime::onCronJobRun(const json& job) {
+  const std::string key = keyOf(job);
+  CronJobRun& cron = cron_runs_[key];
+  cron.job = job;
+  if (!cron.asked) {
+    cron.asked = true;
+    const auto observed = observedCronJobRun(job, options_.manifests.namespace_prefix);
+    if (const auto id = observe(observed)) {
+      cron_runs_[key].run_id = *id;
+      track(*id, observed, RunKind::kCronJobRun, job);
+    }
+  }
+  auto it = cron_runs_.find(key);
+  if (it == cron_runs_.end() || !it->second.run_id) return;
+  const std::int64_t id = *it->second.run_id;
+  auto run = runs_.find(id);
+  if (run == runs_.end() || run->second.adopted || run->second.exit) return;
+  const auto pods = valuesOf(it->second.pods);
+  for (const auto& pod : pods) examinePod(id, pod);
+  consider(id);
+}
+
+void KubernetesRuntime::onCronJobRunGone(const std::string& key, const json& last_job,
+                                         const std::vector<json>& pods) {
+  auto it = cron_runs_.find(key);
+  if (it == cron_runs_.end()) return;
+  std::vector<json> known = pods.empty() ? valuesOf(it->second.pods) : pods;
+  const auto run_id = it->second.run_id;
+  cron_runs_.erase(it);
+  if (!run_id) return;
+  auto run = runs_.find(*run_id);
+  if (run == runs_.end() || run->second.adopted || run->second.exit) return;
+  const bool stopped = endsStopped(*run_id);
+  // concurrencyPolicy Replace: the CronJob controller deletes the running Job for the next one.
+  bool replaced = false;
+  if (!stopped && !jobFinished(last_job)) {
+    auto placed = placed_.find(JobKey{run->second.tool, run->second.job_name});
+    replaced = placed != placed_.end() && placed->second.concurrency == model::ConcurrencyPolicy::kReplace;
+  }
+  auto exit = exitOfDeletedJob(*run_id, last_job, oldestFirst(std::move(known)), stopped || replaced, wallNow());
+  if (replaced && exit.reason == reasonText(model::RunReason::kStopped)) {
+    exit.message = "replaced by the next scheduled run (concurrency policy Replace)";
+  }
+  report(*run_id, std::move(exit));
+}
+
 void KubernetesRuntime::onPod(const std::string& type, const json& pod) {
-  const auto id = runIdOf(pod);
+  switch (roleOf(pod)) {
+    case WatchedRole::kRunJob: {
+      const auto id = runIdOf(pod);
+      // A deleted pod keeps its last state here: a finished run's exit may still need it.
+      if (type != "DELETED") observed_pods_[*id][nameOf(pod)] = pod;
+      examinePod(*id, pod);
+      return;
+    }
+    case WatchedRole::kCronJobRun: {
+      const std::string owner = ownerJobName(pod);
+      if (owner.empty()) return;
+      const std::string key = keyOf(namespaceOf(pod), owner);
+      auto it = cron_runs_.find(key);
+      if (type == "DELETED") {
+        // Kept while its Job is known (for the Job's exit); else nothing will ask for it.
+        if (it != cron_runs_.end() && it->second.job.is_null()) {
+          it->second.pods.erase(nameOf(pod));
+          if (it->second.pods.empty() && !it->second.run_id) cron_runs_.erase(it);
+          return;
+        }
+      } else {
+        if (it == cron_runs_.end()) it = cron_runs_.emplace(key, CronJobRun{}).first;
+        it->second.pods[nameOf(pod)] = pod;
+      }
+      if (it != cron_runs_.end() && it->second.run_id) examinePod(*it->second.run_id, pod);
+      return;
+    }
+    case WatchedRole::kDeploymentPod:
+      if (type == "DELETED") return onDeploymentPodGone(keyOf(pod), pod);
+      return onDeploymentPod(pod);
+    default:
+      return;
+  }
+}
+
+void KubernetesRuntime::onDeploymentPod(const json& pod) {
+  const std::string key = keyOf(pod);
+  deployment_pods_[key].pod = pod;
+  // The incarnation being tracked: has it ended?
+  if (const auto tracked = deployment_pods_[key].run_id) {
+    auto run = runs_.find(*tracked);
+    if (run == runs_.end() || run->second.exit) {
+      deployment_pods_[key].run_id.reset();
+    } else if (!run->second.adopted) {
+      const auto container = jobContainer(pod);
+      if (container && container->restart_count == run->second.incarnation &&
+          container->state.contains("running") && !container->container_id.empty()) {
+        run->second.container_id = container->container_id;
+      }
+      if (auto ended = incarnationExit(*tracked, pod, run->second.incarnation, run->second.container_id)) {
+        deployment_pods_[key].run_id.reset();
+        endIncarnation(*tracked, std::move(*ended), pod);
+      } else {
+        examinePod(*tracked, pod);
+      }
+    }
+  }
+  // The current incarnation, once its container has started: a run of its own.
+  int incarnation = 0;
+  const auto observed = observedIncarnation(pod, options_.manifests.namespace_prefix, &incarnation);
+  auto it = deployment_pods_.find(key);
+  if (!observed || it == deployment_pods_.end() || incarnation <= it->second.offered || it->second.run_id) return;
+  it->second.offered = incarnation;
+  const auto id = observe(*observed);
   if (!id) return;
-  // A deleted pod keeps its last state here: a finished run's exit may still need it.
-  if (type != "DELETED") observed_pods_[*id][nameOf(pod)] = pod;
-  examinePod(*id, pod);
+  deployment_pods_[key].run_id = *id;
+  track(*id, *observed, RunKind::kIncarnation, pod);
+  auto run = runs_.find(*id);
+  if (run == runs_.end() || run->second.adopted || run->second.exit) return;
+  // First seen already ended (a quick crash, or a daemon that was away).
+  if (auto ended = incarnationExit(*id, pod, run->second.incarnation, run->second.container_id)) {
+    deployment_pods_[key].run_id.reset();
+    endIncarnation(*id, std::move(*ended), pod);
+  } else {
+    examinePod(*id, pod);
+  }
+}
+
+void KubernetesRuntime::onDeploymentPodGone(const std::string& key, const json& last_pod) {
+  auto it = deployment_pods_.find(key);
+  if (it == deployment_pods_.end()) return;
+  const auto run_id = it->second.run_id;
+  deployment_pods_.erase(it);
+  if (!run_id) return;
+  auto run = runs_.find(*run_id);
+  if (run == runs_.end() || run->second.adopted || run->second.exit) return;
+  runtime::RunExit exit{.run_id = *run_id, .started_at = run->second.started_at, .finished_at = wallNow(),
+                        .reason = reasonText(model::RunReason::kStopped)};
+  if (!endsStopped(*run_id)) {
+    exit.reason = reasonText(model::RunReason::kLost);
+    exit.message = "the Kubernetes pod '" + nameOf(last_pod) + "' was deleted before its container ended";
+  }
+  report(*run_id, std::move(exit));
+}
+
+bool KubernetesRuntime::endsStopped(std::int64_t run_id) const {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return false;
+  const Run& run = it->second;
+  return run.stop_requested || run.job_removed || superseded(run);
+}
+
+// A newer generation was placed (an update or `restart`), which replaces the run.
+bool KubernetesRuntime::superseded(const Run& run) const {
+  auto placed = placed_.find(JobKey{run.tool, run.job_name});
+  return run.generation > 0 && placed != placed_.end() && placed->second.generation > run.generation;
+}
+
+void KubernetesRuntime::endIncarnation(std::int64_t run_id, runtime::RunExit exit, const json& pod) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end() || it->second.exit) return;
+  if (exit.finished_at == TimePoint{}) exit.finished_at = wallNow();
+  if (!exit.started_at) exit.started_at = it->second.started_at;
+  if (endsStopped(run_id)) {
+    exit.reason = reasonText(model::RunReason::kStopped);
+    exit.message.clear();
+  } else if (beingDeleted(pod)) {
+    // Someone deleted the pod (not tjf, not a rollout): the container's exit is the kill's.
+    exit.reason = reasonText(model::RunReason::kLost);
+    exit.message = "the Kubernetes pod '" + nameOf(pod) + "' was deleted before its container ended";
+  }
+  const bool check = (exit.reason == reasonText(model::RunReason::kError) ||
+                      exit.reason == reasonText(model::RunReason::kSignal)) &&
+                     hasLivenessProbe(pod);
+  report(run_id, std::move(exit), check);
 }
 
 void KubernetesRuntime::examinePod(std::int64_t run_id, const json& pod) {
   auto run = runs_.find(run_id);
   if (run == runs_.end() || run->second.adopted || run->second.exit) return;
-  // Only the pod's own state matters here: a start failure, or a container to follow.
-  if (auto failure = startFailure(run_id, {pod}, wallNow())) {
-    report(run_id, std::move(*failure));
-    return;
+  if (run->second.kind == RunKind::kIncarnation) {
+    // Only this incarnation's container: a later one is a run of its own.
+    const auto container = jobContainer(pod);
+    if (!container || container->restart_count != run->second.incarnation ||
+        !(container->state.contains("running") || container->state.contains("terminated"))) {
+      return;
+    }
+  } else {
+    // Only the pod's own state matters here: a start failure, or a container to follow.
+    if (auto failure = startFailure(run_id, {pod}, wallNow())) {
+      // A CronJob's Job stuck on its image would hold back every later fire (Forbid): it goes.
+      if (run->second.kind == RunKind::kCronJobRun) run->second.delete_job = true;
+      report(run_id, std::move(*failure));
+      return;
+    }
+    const std::string phase = pod.value("/status/phase"_json_pointer, std::string());
+    if (!(phase == "Running" || phase == "Succeeded" || phase == "Failed")) return;
   }
-  const std::string phase = pod.value("/status/phase"_json_pointer, std::string());
-  if (!run->second.captured || run->second.collector ||
-      !(phase == "Running" || phase == "Succeeded" || phase == "Failed")) {
-    return;
-  }
+  if (!run->second.captured || run->second.collector) return;
   const auto dir = options_.layout.runDir(run_id);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -420,19 +862,59 @@ void KubernetesRuntime::examinePod(std::int64_t run_id, const json& pod) {
 
 void KubernetesRuntime::consider(std::int64_t run_id) {
   auto run = runs_.find(run_id);
+  if (run == runs_.end() || run->second.exit) return;
+  if (run->second.kind == RunKind::kCronJobRun) {
+    auto cron = cron_runs_.find(keyOf(run->second.ns, run->second.name));
+    if (cron == cron_runs_.end() || cron->second.job.is_null() || !jobFinished(cron->second.job)) return;
+    // backoffLimit is the job's --retry here: a Failed Job is the run's final result.
+    if (auto exit = exitOfFinishedJob(run_id, cron->second.job, oldestFirst(valuesOf(cron->second.pods)))) {
+      report(run_id, std::move(*exit));
+    }
+    return;
+  }
+  if (run->second.kind != RunKind::kRunJob) return;
   auto job = observed_.find(run_id);
-  if (run == runs_.end() || job == observed_.end() || run->second.exit) return;
+  if (job == observed_.end()) return;
   if (!jobFinished(job->second)) return;
   std::vector<json> pods;
   for (const auto& [name, pod] : observed_pods_[run_id]) pods.push_back(pod);
   if (auto exit = exitOfFinishedJob(run_id, job->second, pods)) report(run_id, std::move(*exit));
 }
 
-void KubernetesRuntime::report(std::int64_t run_id, runtime::RunExit exit) {
+void KubernetesRuntime::report(std::int64_t run_id, runtime::RunExit exit, bool check_liveness) {
   auto it = runs_.find(run_id);
   if (it == runs_.end() || it->second.exit) return;
   Run& run = it->second;
   run.exit = std::move(exit);
+  if (!check_liveness) return finish(run_id);
+  // Whether the kubelet killed the container for failing its liveness probe shows only in the
+  // pod's Events: look them up before the exit is reported.
+  run.checking = true;
+  worker_->post([this, run_id, ns = run.ns, pod = run.name] {
+    std::vector<json> events;
+    auto listed = client_.list(resourcePath("v1", "events", ns), {.field_selector = "involvedObject.name=" + pod});
+    if (listed && listed->contains("items")) {
+      for (auto& e : (*listed)["items"]) events.push_back(std::move(e));
+    } else if (!listed) {
+      logWarning("cannot read the events of pod '" + pod + "': " + listed.error().message);
+    }
+    toLoop([this, run_id, events = std::move(events)] {
+      auto r = runs_.find(run_id);
+      if (r == runs_.end() || !r->second.exit) return;
+      r->second.checking = false;
+      if (auto why = livenessKill(events, r->second.exit->started_at, r->second.exit->finished_at)) {
+        r->second.exit->reason = reasonText(model::RunReason::kHealthCheckFailed);
+        r->second.exit->message = *why;
+      }
+      finish(run_id);
+    });
+  });
+}
+
+void KubernetesRuntime::finish(std::int64_t run_id) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return;
+  Run& run = it->second;
   if (run.collector && !run.collector_done) {
     // Let the log stream drain first, so `logs` has the run's last lines once it shows as ended.
     run.drain_timer = std::make_unique<asio::steady_timer>(io_, options_.log_drain_timeout);
@@ -446,7 +928,7 @@ void KubernetesRuntime::report(std::int64_t run_id, runtime::RunExit exit) {
 
 void KubernetesRuntime::deliver(std::int64_t run_id) {
   auto it = runs_.find(run_id);
-  if (it == runs_.end() || !it->second.exit || it->second.delivered) return;
+  if (it == runs_.end() || !it->second.exit || it->second.delivered || it->second.checking) return;
   it->second.delivered = true;
   if (it->second.drain_timer) it->second.drain_timer->cancel();
   const runtime::RunExit exit = *it->second.exit;
@@ -459,8 +941,10 @@ void KubernetesRuntime::cleanup(std::int64_t run_id) {
   if (it == runs_.end()) return;
   const std::string ns = it->second.ns;
   const std::string name = it->second.name;
-  if (!ns.empty() && !name.empty()) {
-    // The result is in the store now; the Job and its pods can go (Background: nobody waits).
+  // A run Job's result is in the store now, so the Job and its pods can go (Background: nobody
+  // waits). A CronJob's Jobs are its history: its limits and TTL remove them.
+  const bool delete_job = it->second.kind == RunKind::kRunJob || it->second.delete_job;
+  if (delete_job && !ns.empty() && !name.empty()) {
     worker_->post([this, path = resourcePath("batch/v1", "jobs", ns, name)] {
       auto removed = client_.remove(path, Propagation::kBackground);
       if (!removed && !removed.error().isNotFound()) {
@@ -497,6 +981,191 @@ std::vector<std::int64_t> KubernetesRuntime::stopOrphans(const std::vector<std::
     }
   }
   return orphans;
+}
+
+// ---- The job-level seam ------------------------------------------------------------------------
+
+namespace {
+
+// Worker thread: makes the object at its path what `object` says, writing only when its
+// placement digest differs. Create when missing; else PUT with the current resourceVersion. A
+// concurrent create (409 AlreadyExists) or change (409 Conflict) reads again, twice at most.
+ApiResult<void> applyObject(Client& client, const json& object) {
+  const std::string collection = collectionOf(object);
+  const std::string path = collection + "/" + nameOf(object);
+  const std::string digest = annotationOf(object, kAnnotationPlacementDigest);
+  ApiError last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto current = client.get(path);
+    if (!current) {
+      if (!current.error().isNotFound()) return tl::unexpected(current.error());
+      auto created = client.create(collection, object);
+      if (created) return {};
+      if (!created.error().isAlreadyExists()) return tl::unexpected(created.error());
+      last = created.error();
+      continue;
+    }
+    if (!digest.empty() && annotationOf(*current, kAnnotationPlacementDigest) == digest) return {};
+    json replacement = object;
+    replacement["metadata"]["resourceVersion"] = current->value("/metadata/resourceVersion"_json_pointer, std::string());
+    if (object.value("kind", "") == "Service") {
+      // Allocated by the apiserver and immutable: an update must carry them as they are.
+      for (const char* field : {"clusterIP", "clusterIPs"}) {
+        if (current->contains("spec") && (*current)["spec"].contains(field)) {
+          replacement["spec"][field] = (*current)["spec"][field];
+        }
+      }
+    }
+    auto replaced = client.replace(path, replacement);
+    if (replaced) return {};
+    if (replaced.error().http_status != 409) return tl::unexpected(replaced.error());
+    last = replaced.error();
+  }
+  return tl::unexpected(last);
+}
+
+std::string kindPath(std::string_view kind, const std::string& ns, const std::string& name) {
+  if (kind == "CronJob") return resourcePath("batch/v1", "cronjobs", ns, name);
+  if (kind == "Deployment") return resourcePath("apps/v1", "deployments", ns, name);
+  return resourcePath("v1", "services", ns, name);
+}
+
+}  // namespace
+
+bool KubernetesRuntime::placesJobs(model::JobType type) const {
+  return options_.place_jobs && (type == model::JobType::kScheduled || type == model::JobType::kContinuous);
+}
+
+Status KubernetesRuntime::placeJob(const runtime::JobPlacement& placement) {
+  const model::JobType type = placement.spec.type;
+  const std::string what = "job '" + placement.spec.name + "' of tool '" + placement.tool.name + "'";
+  if (!placesJobs(type)) return invalidArgument("Cannot place " + what + ": this runtime does not place its type");
+  const JobKey key{placement.tool.name, placement.spec.name};
+  auto found = placed_.find(key);
+  if (found != placed_.end() && found->second.generation == placement.generation &&
+      found->second.type == type && !found->second.failed) {
+    return {};  // placed already (or being placed): nothing to write
+  }
+  auto objects = placementManifests(placement, options_.manifests, options_.runs);
+  if (!objects) return tl::unexpected(objects.error());
+  // After a failed write the previous state in the cluster is unknown: read before removing.
+  const bool first = found == placed_.end() || found->second.failed;
+  const Placed previous = found == placed_.end() ? Placed{} : found->second;
+  const Placed now{.generation = placement.generation,
+                   .type = type,
+                   .has_port = type == model::JobType::kContinuous && placement.spec.port.has_value(),
+                   .concurrency = placement.resolved.concurrency_policy};
+  placed_[key] = now;
+  // What must not exist beside the new objects: the other type's workload (a job whose type
+  // changed) and a Service whose port went away. Known from memory after the first placement;
+  // before it (a daemon start) read first, so an unchanged job costs no write.
+  struct Removal {
+    std::string path;
+    bool read_first;
+  };
+  std::vector<Removal> removals;
+  const std::string ns = namespaceFor(placement.tool.name, options_.manifests);
+  const std::string& name = placement.spec.name;
+  if (type == model::JobType::kScheduled) {
+    if (first || previous.type != type) removals.push_back({kindPath("Deployment", ns, name), first});
+    if (first || previous.type != type || previous.has_port) removals.push_back({kindPath("Service", ns, name), first});
+  } else {
+    if (first || previous.type != type) removals.push_back({kindPath("CronJob", ns, name), first});
+    if (!now.has_port && (first || previous.type != type || previous.has_port)) {
+      removals.push_back({kindPath("Service", ns, name), first});
+    }
+  }
+  worker_->post([this, key, what, generation = placement.generation, objects = std::move(*objects),
+                 removals = std::move(removals)] {
+    std::string failure;
+    for (const auto& object : objects) {
+      if (auto applied = applyObject(client_, object); !applied) {
+        failure = object.value("kind", "") + " '" + nameOf(object) + "': " + applied.error().message;
+        break;
+      }
+    }
+    for (std::size_t i = 0; failure.empty() && i < removals.size(); ++i) {
+      if (removals[i].read_first) {
+        auto current = client_.get(removals[i].path);
+        if (!current && current.error().isNotFound()) continue;
+      }
+      auto removed = client_.remove(removals[i].path, Propagation::kForeground);
+      if (!removed && !removed.error().isNotFound()) failure = "'" + removals[i].path + "': " + removed.error().message;
+    }
+    if (failure.empty()) return;
+    logWarning("cannot place " + what + " (generation " + std::to_string(generation) + "): " + failure);
+    // Marked, so the engine's next placement writes again. The generation stays known: runs of
+    // older ones are still superseded (the engine stops them; see stop()).
+    toLoop([this, key, generation] {
+      auto placed = placed_.find(key);
+      if (placed != placed_.end() && placed->second.generation == generation) placed->second.failed = true;
+    });
+  });
+  return {};
+}
+
+Status KubernetesRuntime::removeJob(const std::string& tool, const std::string& job_name) {
+  placed_.erase(JobKey{tool, job_name});
+  for (auto& [id, run] : runs_) {
+    if (run.kind != RunKind::kRunJob && run.tool == tool && run.job_name == job_name) run.job_removed = true;
+  }
+  const std::string ns = namespaceFor(tool, options_.manifests);
+  worker_->post([this, ns, tool, job_name] {
+    for (const auto kind : {"CronJob", "Deployment", "Service"}) {
+      // Foreground: a CronJob's Jobs and a Deployment's pods go first, so their runs end.
+      auto removed = client_.remove(kindPath(kind, ns, job_name), Propagation::kForeground);
+      if (!removed && !removed.error().isNotFound()) {
+        logWarning("cannot remove the " + std::string(kind) + " of job '" + job_name + "' of tool '" + tool +
+                   "': " + removed.error().message);
+      }
+    }
+  });
+  return {};
+}
+
+void KubernetesRuntime::removeUnknownJobs(const std::vector<std::pair<std::string, std::string>>& known) {
+  std::set<JobKey> known_jobs(known.begin(), known.end());
+  std::vector<std::string> namespaces = options_.namespaces;
+  if (namespaces.empty()) namespaces.push_back("");
+  const bool scheduled = placesJobs(model::JobType::kScheduled);
+  const bool continuous = placesJobs(model::JobType::kContinuous);
+  worker_->post([this, known_jobs = std::move(known_jobs), namespaces, scheduled, continuous] {
+    struct Kind {
+      const char* kind;
+      const char* group_version;
+      const char* resource;
+      bool placed;
+    };
+    const Kind kinds[] = {{"CronJob", "batch/v1", "cronjobs", scheduled},
+                          {"Deployment", "apps/v1", "deployments", continuous},
+                          {"Service", "v1", "services", continuous}};
+    for (const auto& ns : namespaces) {
+      for (const auto& kind : kinds) {
+        auto listed = client_.list(resourcePath(kind.group_version, kind.resource, ns),
+                                   {.label_selector = kPlacedSelector});
+        if (!listed) {
+          logWarning(std::string("cannot look for placed jobs that no longer exist (") + kind.resource +
+                     "): " + listed.error().message);
+          continue;
+        }
+        for (const auto& object : listed->value("items", json::array())) {
+          const auto key = jobKeyOf(object, options_.manifests.namespace_prefix);
+          if (key && kind.placed && known_jobs.count(*key)) continue;
+          auto removed = client_.remove(
+              resourcePath(kind.group_version, kind.resource, namespaceOf(object), nameOf(object)),
+              Propagation::kForeground);
+          if (!removed && !removed.error().isNotFound()) {
+            logWarning(std::string("cannot remove the ") + kind.kind + " '" + nameOf(object) + "' in '" +
+                       namespaceOf(object) + "': " + removed.error().message);
+          } else {
+            logWarning(std::string("removed the ") + kind.kind + " '" + nameOf(object) + "' in '" +
+                       namespaceOf(object) + "': " +
+                       (kind.placed ? "its job no longer exists" : "its job type is not placed (place_jobs)"));
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace tjf::kubernetes

@@ -199,6 +199,32 @@ std::optional<runtime::RunExit> exitOfFinishedJob(std::int64_t run_id, const jso
   return exit;
 }
 
+runtime::RunExit exitOfContainer(std::int64_t run_id, const json& terminated) {
+  runtime::RunExit exit;
+  exit.run_id = run_id;
+  exit.started_at = timeAt(terminated, "startedAt");
+  exit.finished_at = timeAt(terminated, "finishedAt").value_or(TimePoint{});
+  if (terminated.contains("exitCode") && terminated["exitCode"].is_number_integer()) {
+    exit.exit_code = terminated["exitCode"].get<int>();
+  }
+  if (terminated.contains("signal") && terminated["signal"].is_number_integer() &&
+      terminated["signal"].get<int>() != 0) {
+    exit.signal = terminated["signal"].get<int>();
+  }
+  exit.message = terminated.value("message", "");
+  if (terminated.value("reason", "") == "OOMKilled") {
+    exit.reason = reasonText(RunReason::kOomKilled);
+    if (exit.message.empty()) exit.message = "killed by the memory limit";
+  } else if (exit.signal) {
+    exit.reason = reasonText(RunReason::kSignal);
+  } else if (exit.exit_code == 0) {
+    exit.reason = reasonText(RunReason::kCompleted);
+  } else {
+    exit.reason = reasonText(RunReason::kError);
+  }
+  return exit;
+}
+
 std::optional<runtime::RunExit> startFailure(std::int64_t run_id, const std::vector<json>& pods,
                                              TimePoint now) {
   static constexpr std::string_view kFatal[] = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",

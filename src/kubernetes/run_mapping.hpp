@@ -54,6 +54,11 @@ bool jobFinished(const json& job);
 std::optional<runtime::RunExit> exitOfFinishedJob(std::int64_t run_id, const json& job,
                                                   const std::vector<json>& pods);
 
+// The exit of one container from its `terminated` state (a containerStatus's state.terminated
+// or lastState.terminated): OOMKilled -> OomKilled; a signal -> Signal; exit 0 -> Completed;
+// else Error with the exit code; times from startedAt/finishedAt.
+runtime::RunExit exitOfContainer(std::int64_t run_id, const json& terminated);
+
 // A start failure visible only in the pods (the Job stays active): an image that cannot be
 // pulled, a container that cannot be created. StartError with Kubernetes' reason and message.
 std::optional<runtime::RunExit> startFailure(std::int64_t run_id, const std::vector<json>& pods,

@@ -106,6 +106,8 @@ struct ObservedRun {
   // Scheduled jobs: the schedule time the run was made for (a Kubernetes CronJob names its Jobs
   // `<cronjob>-<minutes since the epoch>`); unset for runs made otherwise.
   std::optional<TimePoint> scheduled_for;
+  // 1 for a first start, +1 per restart of the same replica (a container restarted in place).
+  int attempt = 1;
   bool captured_output = false;  // the runtime captures its output (capturedOutput(id))
 };
 

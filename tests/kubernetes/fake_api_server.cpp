@@ -1,5 +1,7 @@
 #include "fake_api_server.hpp"
 
+#include "kubernetes/run_mapping.hpp"  // parseKubernetesTime
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 #include <cstring>
 #include <regex>
 #include <sstream>
+#include <system_error>
 
 namespace tjf::kubernetes::testing {
 
@@ -86,6 +89,8 @@ std::string statusText(int code) {
     case 200: return "OK";
     case 201: return "Created";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 415: return "Unsupported Media Type";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -208,16 +213,20 @@ json statusBody(int code, const std::string& reason, const std::string& message)
           {"status", "Failure"}, {"message", message}, {"reason", reason}, {"code", code}};
 }
 
-FakeApiServer::FakeApiServer() {
+FakeApiServer::FakeApiServer(int port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::listen(listen_fd_, 64);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0) {
+    const int err = errno;
+    ::close(listen_fd_);
+    throw std::system_error(err, std::generic_category(),
+                            "cannot listen on 127.0.0.1:" + std::to_string(port));
+  }
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
@@ -303,7 +312,13 @@ void FakeApiServer::serve(int fd) {
       requests_.push_back(request);
     }
     changed_.notify_all();
-    handle(fd, request);
+    if (!required_token_.empty() &&
+        (!request.headers.count("authorization") ||
+         request.headers.at("authorization") != "Bearer " + required_token_)) {
+      respond(fd, 401, statusBody(401, "Unauthorized", "Unauthorized"));
+    } else {
+      handle(fd, request);
+    }
   }
   {
     std::lock_guard lock(mutex_);
@@ -313,6 +328,24 @@ void FakeApiServer::serve(int fd) {
 }
 
 void FakeApiServer::handle(int fd, const RecordedRequest& request) {
+  // --- FakeCluster support: fake-only routes, then the non-resource endpoints a client probes.
+  if (extra_route_) {
+    if (auto answer = extra_route_(request)) return respond(fd, answer->first, answer->second);
+  }
+  if (request.method == "GET" && request.path == "/version") {
+    return respond(fd, 200, {{"major", "1"}, {"minor", "29"}, {"gitVersion", "v1.29.0-tjf-fake"},
+                             {"gitCommit", "0000000000000000000000000000000000000000"},
+                             {"gitTreeState", "clean"}, {"buildDate", "2026-01-01T00:00:00Z"},
+                             {"goVersion", "none (tjf FakeApiServer, a test fake)"},
+                             {"compiler", "none"}, {"platform", "linux/amd64"}});
+  }
+  if (request.method == "GET" &&
+      (request.path == "/healthz" || request.path == "/livez" || request.path == "/readyz")) {
+    const std::string ok = "ok";
+    return (void)sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                             "Connection: close\r\n\r\n" + ok);
+  }
+  // --- end FakeCluster support
   const auto parts = splitPath(request.path);
   Target t;
   std::size_t i = 0;
@@ -346,7 +379,9 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
     return serveWatch(fd, request, t);
   }
 
-  const json body = request.body.empty() ? json() : json::parse(request.body, nullptr, false);
+  if (request.method == "PATCH" && !t.name.empty()) return servePatch(fd, request, t);
+
+  json body = request.body.empty() ? json() : json::parse(request.body, nullptr, false);
   std::unique_lock lock(mutex_);
   if (t.name.empty()) {
     if (request.method == "GET") {
@@ -378,6 +413,15 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
       if (objects_.count(t.objectPath())) {
         return respond(fd, 409, statusBody(409, "AlreadyExists", qualified + " \"" + name + "\" already exists"));
       }
+      if (mutating_admission_) {
+        lock.unlock();
+        auto refusal = mutating_admission_(request, body, json());
+        lock.lock();
+        if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+        if (objects_.count(t.objectPath())) {
+          return respond(fd, 409, statusBody(409, "AlreadyExists", qualified + " \"" + name + "\" already exists"));
+        }
+      }
       if (admission_) {
         lock.unlock();
         auto refusal = admission_(request, body);
@@ -392,15 +436,16 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
     if (request.method == "DELETE") {
       const std::string selector = request.query.count("labelSelector") ? request.query.at("labelSelector") : "";
       json items = json::array();
-      for (auto it = objects_.begin(); it != objects_.end();) {
-        if (inCollection(it->first, t) &&
-            labelsMatch(it->second["metadata"].value("labels", json::object()), selector)) {
-          items.push_back(it->second);
-          emitLocked("DELETED", t, it->second);
-          it = objects_.erase(it);
-        } else {
-          ++it;
+      std::vector<std::string> matched;
+      for (const auto& [path, obj] : objects_) {
+        if (inCollection(path, t) && labelsMatch(obj["metadata"].value("labels", json::object()), selector)) {
+          matched.push_back(path);
         }
+      }
+      for (const auto& path : matched) {
+        json result;
+        deleteOrMarkLocked(path, objectTarget(path), objects_.at(path), request, &result);
+        items.push_back(std::move(result));
       }
       lock.unlock();
       changed_.notify_all();
@@ -429,6 +474,13 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
     }
     // Services allow create-on-update; everything else must exist.
     if (found == objects_.end() && t.resource != "services") return notFound();
+    if (mutating_admission_) {
+      const json existing = found == objects_.end() ? json() : found->second;
+      lock.unlock();
+      auto refusal = mutating_admission_(request, body, existing);
+      lock.lock();
+      if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+    }
     if (admission_) {
       lock.unlock();
       auto refusal = admission_(request, body);
@@ -452,12 +504,11 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
   }
   if (request.method == "DELETE") {
     if (found == objects_.end()) return notFound();
-    json gone = found->second;
-    objects_.erase(found);
-    emitLocked("DELETED", t, gone);
+    json result;
+    deleteOrMarkLocked(path, t, found->second, request, &result);
     lock.unlock();
     changed_.notify_all();
-    return respond(fd, 200, gone);
+    return respond(fd, 200, result);
   }
   return respond(fd, 405, statusBody(405, "MethodNotAllowed", "method not allowed"));
 }
@@ -472,6 +523,16 @@ json FakeApiServer::storeLocked(const std::string& path, json object, const Targ
     object["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z";
   }
   object["metadata"]["resourceVersion"] = std::to_string(++rv_);
+  // metadata.generation: 1 at creation, +1 whenever the spec changes (what observedGeneration
+  // compares with).
+  if (!existed) {
+    object["metadata"]["generation"] = 1;
+  } else {
+    const json& old = objects_.at(path);
+    const long long generation = old["metadata"].value("generation", 1LL);
+    const bool spec_changed = old.value("spec", json()) != object.value("spec", json());
+    object["metadata"]["generation"] = spec_changed ? generation + 1 : generation;
+  }
   if (!object.contains("kind")) object["kind"] = kindOf(t.resource);
   if (!object.contains("apiVersion")) object["apiVersion"] = t.group_version;
   objects_[path] = object;
@@ -484,7 +545,38 @@ void FakeApiServer::emitLocked(const std::string& type, const Target& t, const j
   if (type == "DELETED") rv = ++rv_;
   json copy = object;
   copy["metadata"]["resourceVersion"] = std::to_string(rv);
-  events_.push_back(Event{rv, type, t.collection(), t.ns, std::move(copy)});
+  // A delete-collection across namespaces has no namespace in its target: take the object's.
+  Target where = t;
+  if (where.ns.empty()) where.ns = object.value("/metadata/namespace"_json_pointer, std::string());
+  where.name = object.value("/metadata/name"_json_pointer, std::string());
+  for (const auto& hook : change_hooks_) hook(type, where.objectPath(), copy);
+  events_.push_back(Event{rv, type, where.collection(), where.ns, std::move(copy)});
+}
+
+// A client's DELETE of one stored object: the deletion hook may keep it, marked (graceful pod
+// deletion, foreground or orphan propagation); else it goes now. `result` is what the reply shows.
+std::string FakeApiServer::deleteOrMarkLocked(const std::string& path, const Target& t, const json& object,
+                                              const RecordedRequest& request, json* result) {
+  std::string propagation = request.query.count("propagationPolicy") ? request.query.at("propagationPolicy") : "";
+  std::optional<long long> grace;
+  if (request.query.count("gracePeriodSeconds")) grace = std::stoll(request.query.at("gracePeriodSeconds"));
+  const json options = request.body.empty() ? json() : json::parse(request.body, nullptr, false);
+  if (options.is_object()) {
+    propagation = options.value("propagationPolicy", propagation);
+    if (options.contains("gracePeriodSeconds") && options["gracePeriodSeconds"].is_number()) {
+      grace = options["gracePeriodSeconds"].get<long long>();
+    }
+  }
+  std::optional<json> keep = deletion_hook_ ? deletion_hook_(path, object, propagation, grace) : std::nullopt;
+  if (keep) {
+    if (*keep != object) *result = storeLocked(path, *keep, t);
+    else *result = object;
+    return "MODIFIED";
+  }
+  *result = object;
+  objects_.erase(path);
+  emitLocked("DELETED", t, *result);
+  return "DELETED";
 }
 
 bool FakeApiServer::matchesLocked(const json& object, const RecordedRequest& request) const {
@@ -568,33 +660,62 @@ void FakeApiServer::serveWatch(int fd, const RecordedRequest& request, const Tar
 void FakeApiServer::serveLog(int fd, const RecordedRequest& request, const std::string& ns,
                              const std::string& pod) {
   const std::string key = ns + "/" + pod;
+  auto param = [&](const char* name) {
+    return request.query.count(name) ? request.query.at(name) : std::string();
+  };
   {
     std::lock_guard lock(mutex_);
-    if (!objects_.count("/api/v1/namespaces/" + ns + "/pods/" + pod)) {
+    const auto found = objects_.find("/api/v1/namespaces/" + ns + "/pods/" + pod);
+    if (found == objects_.end()) {
       return respond(fd, 404, statusBody(404, "NotFound", "pods \"" + pod + "\" not found"));
     }
+    // A container the pod does not have is refused as the apiserver does.
+    const std::string container = param("container");
+    const json containers = found->second.value("/spec/containers"_json_pointer, json::array());
+    if (!container.empty() && !containers.empty() &&
+        std::none_of(containers.begin(), containers.end(),
+                     [&](const json& c) { return c.value("name", "") == container; })) {
+      return respond(fd, 400, statusBody(400, "BadRequest", "container " + container +
+                                                                 " is not valid for pod " + pod));
+    }
   }
-  const bool follow = request.query.count("follow") && request.query.at("follow") == "true";
-  const bool timestamps = request.query.count("timestamps") && request.query.at("timestamps") == "true";
+  const bool follow = param("follow") == "true";
+  const bool timestamps = param("timestamps") == "true";
+  const bool previous = param("previous") == "true";
+  // sinceTime (RFC 3339) or sinceSeconds: only lines at or after that time.
+  std::optional<TimePoint> since;
+  if (!param("sinceTime").empty()) since = parseKubernetesTime(param("sinceTime"));
+  if (!param("sinceSeconds").empty()) {
+    since = std::chrono::system_clock::now() - std::chrono::seconds(std::stoll(param("sinceSeconds")));
+  }
   if (!startChunked(fd, "text/plain")) return;
   std::size_t sent = 0;
   std::unique_lock lock(mutex_);
-  if (request.query.count("tailLines")) {
-    const std::size_t tail = std::stoul(request.query.at("tailLines"));
-    const std::size_t have = logs_[key].lines.size();
+  const long long generation = logs_[key].generation;
+  auto lines = [&]() -> const std::vector<std::pair<std::string, std::string>>& {
+    return previous ? logs_[key].previous : logs_[key].lines;
+  };
+  if (!param("tailLines").empty()) {
+    const std::size_t tail = std::stoul(param("tailLines"));
+    const std::size_t have = lines().size();
     sent = have > tail ? have - tail : 0;
   }
   while (!stopping_) {
-    Log& log = logs_[key];
-    while (sent < log.lines.size()) {
-      const auto& [ts, text] = log.lines[sent++];
+    // The container restarted: this stream was the old container's.
+    if (logs_[key].generation != generation) break;
+    while (sent < lines().size()) {
+      const auto [ts, text] = lines()[sent++];
+      if (since) {
+        const auto at = parseKubernetesTime(ts);
+        if (at && *at < *since) continue;
+      }
       const std::string out = (timestamps ? ts + " " : "") + text + "\n";
       lock.unlock();
       const bool ok = sendChunk(fd, out);
       lock.lock();
       if (!ok) return;
     }
-    if (!follow || logs_[key].closed) break;
+    if (!follow || previous || logs_[key].closed) break;
     changed_.wait_for(lock, std::chrono::milliseconds(100));
     lock.unlock();
     const bool gone = peerClosed(fd);
@@ -603,6 +724,79 @@ void FakeApiServer::serveLog(int fd, const RecordedRequest& request, const std::
   }
   lock.unlock();
   sendChunk(fd, "");
+}
+
+// PATCH of an object or its status: merge-patch, strategic-merge-patch (as a merge patch: lists
+// are replaced, not merged by key), json-patch, and apply-patch (server-side apply, as
+// create-or-merge-patch; the body must be the JSON form of YAML, which is what tjf's client sends).
+void FakeApiServer::servePatch(int fd, const RecordedRequest& request, const Target& t) {
+  std::string type = request.headers.count("content-type") ? request.headers.at("content-type") : "";
+  type = type.substr(0, type.find(';'));
+  const json patch = json::parse(request.body, nullptr, false);
+  if (patch.is_discarded()) {
+    return respond(fd, 400, statusBody(400, "BadRequest",
+                                       "the fake API server takes PATCH bodies in JSON form only"));
+  }
+  const bool apply = type == "application/apply-patch+yaml";
+  const bool merge = apply || type == "application/merge-patch+json" ||
+                     type == "application/strategic-merge-patch+json";
+  if (!merge && type != "application/json-patch+json") {
+    return respond(fd, 415, statusBody(415, "UnsupportedMediaType",
+                                       "the body of the request was in an unknown format - accepted media types "
+                                       "include: application/json-patch+json, application/merge-patch+json, "
+                                       "application/apply-patch+yaml"));
+  }
+  const std::string qualified = qualifiedResource(t.group_version, t.resource);
+  const std::string path = t.objectPath();
+  std::unique_lock lock(mutex_);
+  auto found = objects_.find(path);
+  const bool create = found == objects_.end();
+  if (create && !(apply && t.subresource.empty())) {
+    return respond(fd, 404, statusBody(404, "NotFound", qualified + " \"" + t.name + "\" not found"));
+  }
+  const json existing = create ? json() : found->second;
+  json patched = create ? json::object() : existing;
+  try {
+    if (merge) patched.merge_patch(patch);
+    else patched = patched.patch(patch);
+  } catch (const json::exception& e) {
+    return respond(fd, 422, statusBody(422, "Invalid", "cannot apply the patch to " + qualified + " \"" +
+                                                           t.name + "\": " + e.what()));
+  }
+  if (!patched.is_object()) patched = json::object();
+  if (t.subresource == "status") {
+    found->second["status"] = patched.value("status", json::object());
+    found->second["metadata"]["resourceVersion"] = std::to_string(++rv_);
+    emitLocked("MODIFIED", t, found->second);
+    const json stored = found->second;
+    lock.unlock();
+    changed_.notify_all();
+    return respond(fd, 200, stored);
+  }
+  // The main resource keeps its status and identity.
+  patched["metadata"]["name"] = t.name;
+  if (!create) {
+    if (existing.contains("status")) patched["status"] = existing["status"];
+    else patched.erase("status");
+    patched["metadata"]["uid"] = existing["metadata"]["uid"];
+    patched["metadata"]["creationTimestamp"] = existing["metadata"]["creationTimestamp"];
+  }
+  if (mutating_admission_) {
+    lock.unlock();
+    auto refusal = mutating_admission_(request, patched, existing);
+    lock.lock();
+    if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+  }
+  if (admission_) {
+    lock.unlock();
+    auto refusal = admission_(request, patched);
+    lock.lock();
+    if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+  }
+  const json stored = storeLocked(path, patched, t);
+  lock.unlock();
+  changed_.notify_all();
+  return respond(fd, create ? 201 : 200, stored);
 }
 
 json FakeApiServer::put(const std::string& path, json object) {
@@ -745,6 +939,58 @@ bool FakeApiServer::waitFor(const std::function<bool()>& predicate, std::chrono:
 int FakeApiServer::openWatches() const {
   std::lock_guard lock(mutex_);
   return open_watches_;
+}
+
+// --- FakeCluster support
+
+void FakeApiServer::addChangeHook(ChangeHook hook) {
+  std::lock_guard lock(mutex_);
+  change_hooks_.push_back(std::move(hook));
+}
+
+void FakeApiServer::setDeletionHook(DeletionHook hook) {
+  std::lock_guard lock(mutex_);
+  deletion_hook_ = std::move(hook);
+}
+
+void FakeApiServer::setMutatingAdmission(MutatingAdmission hook) {
+  std::lock_guard lock(mutex_);
+  mutating_admission_ = std::move(hook);
+}
+
+void FakeApiServer::setExtraRoute(ExtraRoute route) {
+  std::lock_guard lock(mutex_);
+  extra_route_ = std::move(route);
+}
+
+void FakeApiServer::setRequiredToken(std::string token) {
+  std::lock_guard lock(mutex_);
+  required_token_ = std::move(token);
+}
+
+bool FakeApiServer::update(const std::string& path, const std::function<bool(json& object)>& mutate) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = objects_.find(path);
+    if (found == objects_.end()) return false;
+    json copy = found->second;
+    if (!mutate(copy) || copy == found->second) return false;
+    storeLocked(path, std::move(copy), objectTarget(path));
+  }
+  changed_.notify_all();
+  return true;
+}
+
+void FakeApiServer::restartLog(const std::string& ns, const std::string& pod) {
+  {
+    std::lock_guard lock(mutex_);
+    Log& log = logs_[ns + "/" + pod];
+    log.previous = std::move(log.lines);
+    log.lines.clear();
+    log.closed = false;
+    ++log.generation;
+  }
+  changed_.notify_all();
 }
 
 }  // namespace tjf::kubernetes::testing

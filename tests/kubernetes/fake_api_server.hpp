@@ -13,7 +13,12 @@
 //     ERROR event with a 410 Expired Status when the version was compacted away;
 //   - pods/<name>/log with follow=true and timestamps=true as a plain-text chunked stream;
 //   - real-shaped Status bodies with the messages recorded in kubernetes-notes.md; an admission
-//     hook lets a test refuse a create with e.g. the 403 quota message.
+//     hook lets a test refuse a create with e.g. the 403 quota message;
+//   - PATCH (merge-patch, strategic-merge-patch approximated as merge-patch, json-patch, and
+//     apply-patch as create-or-merge), GET /version and /healthz, metadata.generation bumped on
+//     spec changes, an optional bearer token, pods/log with tailLines, sinceTime, sinceSeconds
+//     and previous.
+// FakeCluster (fake_cluster.hpp) adds the controllers and a kubelet through the hooks below.
 //
 // Every request is recorded for assertions. Waiting helpers block on a condition variable with a
 // deadline (no sleeps).
@@ -51,9 +56,29 @@ struct Refusal {
   std::string message;
 };
 
+// --- hooks for FakeCluster (fake_cluster.hpp), which plays the controllers and the kubelet ---
+// A change the server just made: "ADDED", "MODIFIED" or "DELETED", the object's path
+// (e.g. /apis/batch/v1/namespaces/ns/jobs/x) and the object as stored (as deleted).
+using ChangeHook = std::function<void(const std::string& type, const std::string& path, const json& object)>;
+// A client's DELETE of the object at `path` (also each object of a delete-collection), with the
+// DeleteOptions' propagationPolicy ("" when none was given) and gracePeriodSeconds. Returns the
+// object to keep in place of deleting it (marked with a deletionTimestamp, finalizers: the
+// deletion then finishes later, by erase()), or nullopt to delete it now.
+using DeletionHook = std::function<std::optional<json>(const std::string& path, const json& object,
+                                                       const std::string& propagation,
+                                                       std::optional<long long> grace_seconds)>;
+// A mutating admission step for POST, PUT and PATCH of the main resource: may change `object`
+// (defaults, identity) or refuse. `existing` is the stored object for an update, null for a create.
+using MutatingAdmission = std::function<std::optional<Refusal>(const RecordedRequest& request, json& object,
+                                                                const json& existing)>;
+// Extra routes outside the Kubernetes API (the fake-only /fake/... endpoints): a status code and a
+// JSON body, or nullopt to let the server handle the request.
+using ExtraRoute = std::function<std::optional<std::pair<int, json>>(const RecordedRequest& request)>;
+
 class FakeApiServer {
  public:
-  FakeApiServer();
+  // Listens on 127.0.0.1:`port` (0: an ephemeral port).
+  explicit FakeApiServer(int port = 0);
   ~FakeApiServer();
   FakeApiServer(const FakeApiServer&) = delete;
   FakeApiServer& operator=(const FakeApiServer&) = delete;
@@ -98,6 +123,23 @@ class FakeApiServer {
                std::chrono::milliseconds timeout = std::chrono::seconds(10));
   int openWatches() const;
 
+  // --- FakeCluster support (fake_cluster.hpp). Hooks and the token are set before clients come.
+  // Every hook but the extra route runs under the server's lock: it must not call the server
+  // (queue work for another thread instead).
+  void addChangeHook(ChangeHook hook);
+  void setDeletionHook(DeletionHook hook);
+  void setMutatingAdmission(MutatingAdmission hook);  // runs without the lock, before setAdmission's
+  void setExtraRoute(ExtraRoute route);                // runs without the lock
+  // Requests without `Authorization: Bearer <token>` get 401 (empty: no check).
+  void setRequiredToken(std::string token);
+  // Read-modify-write of one object under the lock: `mutate` (which must not call the server)
+  // returns whether it changed the object; then it is stored (MODIFIED). False if there is no
+  // such object or nothing changed.
+  bool update(const std::string& path, const std::function<bool(json& object)>& mutate);
+  // A container restart: the pod's current log becomes its `previous=true` log, follow streams
+  // of the old container end, and new lines go to a fresh log.
+  void restartLog(const std::string& ns, const std::string& pod);
+
  public:
   struct Target;  // a parsed request path (fake_api_server.cpp)
 
@@ -112,7 +154,12 @@ class FakeApiServer {
   struct Log {
     std::vector<std::pair<std::string, std::string>> lines;  // timestamp, text
     bool closed = false;
+    std::vector<std::pair<std::string, std::string>> previous;  // the last container's (restartLog)
+    long long generation = 0;                                    // bumped by restartLog
   };
+  void servePatch(int fd, const RecordedRequest& request, const Target& target);
+  std::string deleteOrMarkLocked(const std::string& path, const Target& target, const json& object,
+                                 const RecordedRequest& request, json* result);
   void acceptLoop();
   void serve(int fd);
   void handle(int fd, const RecordedRequest& request);
@@ -141,6 +188,11 @@ class FakeApiServer {
   std::map<std::string, Log> logs_;  // "<ns>/<pod>"
   std::vector<RecordedRequest> requests_;
   std::function<std::optional<Refusal>(const RecordedRequest&, const json&)> admission_;
+  std::vector<ChangeHook> change_hooks_;
+  DeletionHook deletion_hook_;
+  MutatingAdmission mutating_admission_;
+  ExtraRoute extra_route_;
+  std::string required_token_;
 };
 
 // The Status body the apiserver sends with an error.
