@@ -70,6 +70,49 @@ TestDaemon::~TestDaemon() {
   std::filesystem::remove_all(root_, ec);
 }
 
+FakeKubeApiServer::FakeKubeApiServer(const std::filesystem::path& dir) {
+  const std::string bin = (binDir() / "tjf-fake-kube-apiserver").string();
+  const std::string url_file = (dir / "fake-apiserver.url").string();
+  const std::string log = (dir / "fake-apiserver.log").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  char* argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("--url-file"),
+                  const_cast<char*>(url_file.c_str()), const_cast<char*>("--token"),
+                  const_cast<char*>(kToken), nullptr};
+  const int rc = ::posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + bin);
+  if (!eventually([&] { return std::filesystem::exists(url_file); }, std::chrono::seconds(10))) {
+    throw std::runtime_error("the fake API server wrote no URL; see " + log);
+  }
+  url_ = readFile(url_file);
+  while (!url_.empty() && (url_.back() == '\n' || url_.back() == ' ')) url_.pop_back();
+}
+
+FakeKubeApiServer::~FakeKubeApiServer() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+}
+
+void FakeKubeApiServer::writeKubeconfig(const std::filesystem::path& path) const {
+  std::ofstream out(path);
+  out << "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+      << "clusters:\n- name: fake\n  cluster:\n    server: " << url_ << "\n"
+      << "users:\n- name: tool\n  user:\n    token: " << kToken << "\n"
+      << "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tool\n";
+}
+
+std::string kubernetesRuntimeConfig(const std::filesystem::path& kubeconfig, const std::string& uid,
+                                    const std::string& gid) {
+  return "runtime: kubernetes\nkubernetes:\n  kubeconfig: " + kubeconfig.string() +
+         "\n  watch_timeout_seconds: 30\n  run_as_uid: " + uid + "\n  run_as_gid: " + gid + "\n";
+}
+
 pid_t spawnTjfd(const std::filesystem::path& config_path, const std::filesystem::path& log_path,
                 mode_t log_mode) {
   const std::string tjfd = (binDir() / "tjfd").string();

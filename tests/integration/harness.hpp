@@ -81,6 +81,31 @@ pid_t spawnTjfd(const std::filesystem::path& config, const std::filesystem::path
 std::string readFd(int fd);
 std::string readFile(const std::filesystem::path& path);
 
+// The FAKE Kubernetes API server of the test suite (`tjf-fake-kube-apiserver`: it plays the
+// controllers and runs pods as local processes; tests/kubernetes/fake_cluster.hpp). Started on
+// 127.0.0.1 with a bearer token, stopped by pid (with every pod process it started).
+class FakeKubeApiServer {
+ public:
+  explicit FakeKubeApiServer(const std::filesystem::path& dir);
+  ~FakeKubeApiServer();
+  FakeKubeApiServer(const FakeKubeApiServer&) = delete;
+  FakeKubeApiServer& operator=(const FakeKubeApiServer&) = delete;
+
+  const std::string& url() const { return url_; }
+  // A kubeconfig with this server and token.
+  void writeKubeconfig(const std::filesystem::path& path) const;
+  static constexpr const char* kToken = "fake-cluster-token";
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+// The lines of tjfd's config that select the Kubernetes runtime on the cluster a kubeconfig
+// names, with pods running as uid/gid (never root).
+std::string kubernetesRuntimeConfig(const std::filesystem::path& kubeconfig, const std::string& uid,
+                                    const std::string& gid);
+
 // Polls `condition` until it holds or `timeout` passes (no fixed sleeps: it checks often).
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
