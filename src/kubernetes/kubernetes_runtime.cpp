@@ -181,7 +181,10 @@ struct KubernetesRuntime::Run {
   bool job_removed = false;  // removeJob() of its job: its end is Stopped
   bool delete_job = false;   // a CronJob-made Job that could not start: deleted after its report
   bool captured = false;
+  // Its pods went while tjfd was away (the replay): no log to follow, and its exit says so.
+  bool output_lost = false;
   bool checking = false;  // its exit waits for the liveness-probe look-up (report())
+  std::optional<std::string> note;  // the last note given (evaluateStart); nullopt: none yet
   std::optional<runtime::RunExit> exit;  // decided
   bool delivered = false;
   std::unique_ptr<LogCollector> collector;
@@ -208,10 +211,23 @@ struct KubernetesRuntime::Scope {
   std::string ns;  // empty: cluster-wide
   bool jobs_listed = false;
   bool pods_listed = false;
+  bool events_listed = false;
   std::unique_ptr<Reflector> jobs;
   std::unique_ptr<Reflector> pods;
+  std::unique_ptr<Reflector> events;  // FailedCreate Events of Jobs
   std::thread jobs_thread;
   std::thread pods_thread;
+  std::thread events_thread;
+  // Set before the threads start, then the Jobs reflector thread's: the saved position (or why
+  // none is used) and whether the first list's replay has happened.
+  std::optional<ResumePoint> resume;
+  ResumeOutcome resume_outcome = ResumeOutcome::kNothingSaved;
+  std::string resume_detail;
+  bool replayed = false;
+  // Loop thread: how far the handled events go, and what was last saved.
+  std::string jobs_version;
+  std::string pods_version;
+  ResumePoint saved;
 };
 
 template <typename F>
@@ -225,16 +241,22 @@ KubernetesRuntime::KubernetesRuntime(asio::io_context& io, Client& client, Kuber
     : io_(io), client_(client), options_(std::move(options)), worker_(std::make_unique<Worker>()) {}
 
 KubernetesRuntime::~KubernetesRuntime() {
-  alive_.reset();  // handlers already posted become no-ops
+  stopping_ = true;  // a replay waiting for its timeout ends now
+  alive_.reset();    // handlers already posted become no-ops
   for (auto& scope : scopes_) {
     scope->jobs->stop();
     scope->pods->stop();
+    scope->events->stop();
   }
   for (auto& scope : scopes_) {
     scope->jobs_thread.join();
     scope->pods_thread.join();
+    scope->events_thread.join();
   }
   worker_.reset();
+  // The last positions, written here (the worker is gone): a daemon that stops saves how far it
+  // got, so its successor replays from there.
+  saveResumePoints(true);
   runs_.clear();  // joins the log collectors
 }
 
@@ -248,6 +270,16 @@ void KubernetesRuntime::startWatching() {
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     auto scope = std::make_unique<Scope>();
     scope->ns = namespaces[i];
+    Scope* s = scope.get();
+    // Where an earlier tjfd got to (a small local file, read once at start-up).
+    if (auto point = readResumePoint(resumePointPath(options_.layout.root(), s->ns)); !point) {
+      s->resume_outcome = ResumeOutcome::kFailed;
+      s->resume_detail = point.error().message;
+    } else if (*point && ((*point)->server != client_.access().server || (*point)->ns != s->ns)) {
+      s->resume_detail = "the saved position is for API server '" + (*point)->server + "'";
+    } else if (*point) {
+      s->resume = **point;
+    }
     const ReflectorOptions reflector_options{.label_selector = kManagedSelector,
                                              .watch_timeout_seconds = options_.watch_timeout_seconds,
                                              .error_backoff = options_.error_backoff};
@@ -277,32 +309,72 @@ void KubernetesRuntime::startWatching() {
       }
       return pods;
     };
+    const auto versionOf = [](const json& object) {
+      return object.value("/metadata/resourceVersion"_json_pointer, std::string());
+    };
     scope->jobs = std::make_unique<Reflector>(
         client_, resourcePath("batch/v1", "jobs", scope->ns), reflector_options,
         ReflectorHandler{
-            .on_list = [this, i, podsOf](const std::vector<json>& items, const std::string&) {
+            .on_list = [this, i, s, podsOf](const std::vector<json>& items, const std::string& version) {
               std::map<std::string, std::vector<json>> pods;
               for (const auto& job : items) {
                 if (jobFinished(job)) pods[keyOf(job)] = podsOf(job);
               }
-              toLoop([this, i, items, pods] { onJobsListed(i, items, pods); });
+              // Only the first list follows a restart; a relist after 410 has no history to go by.
+              Replay replay;
+              if (!s->replayed) {
+                s->replayed = true;
+                replay = replayGone(*s, items, version);
+              }
+              toLoop([this, i, items, pods, version, replay = std::move(replay)] {
+                onJobsListed(i, items, pods, version, replay);
+              });
             },
-            .on_event = [this, podsOf](const WatchEvent& e) {
+            .on_event = [this, i, podsOf, versionOf](const WatchEvent& e) {
               std::vector<json> pods = jobFinished(e.object) ? podsOf(e.object) : std::vector<json>{};
-              toLoop([this, e, pods] { onJob(e.type, e.object, pods); });
+              toLoop([this, i, e, pods, version = versionOf(e.object)] {
+                onJob(e.type, e.object, pods);
+                advance(i, true, version);
+              });
             },
-            .on_error = [](const ApiError& error) { logWarning("watching jobs: " + error.message); }});
+            .on_error = [](const ApiError& error) { logWarning("watching jobs: " + error.message); },
+            .on_bookmark = [this, i](const std::string& version) {
+              toLoop([this, i, version] { advance(i, true, version); });
+            }});
     scope->pods = std::make_unique<Reflector>(
         client_, resourcePath("v1", "pods", scope->ns), reflector_options,
         ReflectorHandler{
-            .on_list = [this, i](const std::vector<json>& items, const std::string&) {
-              toLoop([this, i, items] { onPodsListed(i, items); });
+            .on_list = [this, i](const std::vector<json>& items, const std::string& version) {
+              toLoop([this, i, items, version] {
+                onPodsListed(i, items);
+                advance(i, false, version);
+              });
             },
-            .on_event = [this](const WatchEvent& e) { toLoop([this, e] { onPod(e.type, e.object); }); },
-            .on_error = [](const ApiError& error) { logWarning("watching pods: " + error.message); }});
-    Scope* s = scope.get();
+            .on_event = [this, i, versionOf](const WatchEvent& e) {
+              toLoop([this, i, e, version = versionOf(e.object)] {
+                onPod(e.type, e.object);
+                advance(i, false, version);
+              });
+            },
+            .on_error = [](const ApiError& error) { logWarning("watching pods: " + error.message); },
+            .on_bookmark = [this, i](const std::string& version) {
+              toLoop([this, i, version] { advance(i, false, version); });
+            }});
+    // Events carry no labels of the Job they are about, so these are selected by field.
+    scope->events = std::make_unique<Reflector>(
+        client_, resourcePath("v1", "events", scope->ns),
+        ReflectorOptions{.field_selector = std::string(kJobFailedCreateSelector),
+                         .watch_timeout_seconds = options_.watch_timeout_seconds,
+                         .error_backoff = options_.error_backoff},
+        ReflectorHandler{
+            .on_list = [this, i](const std::vector<json>& items, const std::string&) {
+              toLoop([this, i, items] { onEventsListed(i, items); });
+            },
+            .on_event = [this](const WatchEvent& e) { toLoop([this, e] { onFailedCreate(e.type, e.object); }); },
+            .on_error = [](const ApiError& error) { logWarning("watching the Events of Jobs: " + error.message); }});
     scope->jobs_thread = std::thread([s] { s->jobs->run(); });
     scope->pods_thread = std::thread([s] { s->pods->run(); });
+    scope->events_thread = std::thread([s] { s->events->run(); });
     scopes_.push_back(std::move(scope));
   }
 }
@@ -314,6 +386,7 @@ Result<runtime::RunHandle> KubernetesRuntime::start(const runtime::RunRequest& r
   run.ns = namespaceOf(*manifest);
   run.name = nameOf(*manifest);
   run.captured = !request.stdout_path || !request.stderr_path;
+  run.note = "";  // a new run: no note to clear
   const std::int64_t id = request.run_id;
   worker_->post([this, id, ns = run.ns, manifest = std::move(*manifest)] {
     auto created = client_.create(resourcePath("batch/v1", "jobs", ns), manifest);
@@ -413,6 +486,16 @@ void KubernetesRuntime::resolveAdopted(std::int64_t run_id) {
   run.adopted = false;
   auto found = observed_.find(run_id);
   if (found == observed_.end()) {
+    if (auto gone = gone_run_jobs_.find(run_id); gone != gone_run_jobs_.end()) {
+      // Deleted while tjfd was away, and replayed: its last state says how it ended.
+      run.ns = namespaceOf(gone->second.job);
+      run.name = nameOf(gone->second.job);
+      run.output_lost = true;
+      const GoneRunJob last = std::move(gone->second);
+      gone_run_jobs_.erase(gone);
+      report(run_id, exitOfDeletedJob(run_id, last.job, oldestFirst(last.pods), run.stop_requested, wallNow()));
+      return;
+    }
     report(run_id, exitOfDeletedJob(run_id, std::nullopt, {}, run.stop_requested, wallNow()));
     return;
   }
@@ -426,6 +509,7 @@ void KubernetesRuntime::resolveAdopted(std::int64_t run_id) {
   const auto pods = observed_pods_[run_id];
   for (const auto& [name, pod] : pods) examinePod(run_id, pod);
   consider(run_id);
+  evaluateStart(run_id);
 }
 
 // An adopted observed run that no observer answer has linked to an object by the time every
@@ -484,7 +568,8 @@ void KubernetesRuntime::resolveAdoptedExternal(std::int64_t run_id) {
 }
 
 void KubernetesRuntime::onJobsListed(std::size_t scope_index, const std::vector<json>& jobs,
-                                     const std::map<std::string, std::vector<json>>& pods) {
+                                     const std::map<std::string, std::vector<json>>& pods,
+                                     const std::string& version, const Replay& replay) {
   Scope& scope = *scopes_[scope_index];
   std::map<std::int64_t, json> listed;
   std::map<std::string, json> cron_listed;
@@ -533,9 +618,135 @@ void KubernetesRuntime::onJobsListed(std::size_t scope_index, const std::vector<
     onCronJobRun(job);
   }
   if (!scope.jobs_listed) {
+    // What went while tjfd was away, before adopted runs are resolved: a run whose Job finished
+    // and was deleted meanwhile ends with its exit, not as Lost.
+    applyReplay(scope_index, replay);
     scope.jobs_listed = true;
     checkSynced();
   }
+  advance(scope_index, true, version);
+}
+
+// Jobs reflector thread, after the scope's first list: the history since the saved position up
+// to the list, for the Jobs it no longer shows. Their last state is their DELETED event's; their
+// pods' last states come from a replay of the pods from the older of the two saved versions.
+KubernetesRuntime::Replay KubernetesRuntime::replayGone(const Scope& scope, const std::vector<json>& listed,
+                                                        const std::string& version) {
+  Replay replay{.outcome = scope.resume_outcome, .detail = scope.resume_detail};
+  if (!scope.resume) return replay;
+  const ResumePoint& point = *scope.resume;
+  replay.from = point.jobs;
+  const ReplayOptions options{.label_selector = kManagedSelector,
+                              .from = point.jobs,
+                              .until = version,
+                              .timeout_seconds = options_.resume_replay_timeout_seconds};
+  auto history = replayHistory(client_, resourcePath("batch/v1", "jobs", scope.ns), options, &stopping_);
+  if (!history) {
+    replay.outcome = history.error().isGone() ? ResumeOutcome::kCompacted : ResumeOutcome::kFailed;
+    replay.detail = history.error().message;
+    return replay;
+  }
+  replay.outcome = ResumeOutcome::kReplayed;
+  std::set<std::string> present;
+  for (const auto& job : listed) present.insert(keyOf(job));
+  // The last event of each Job: those whose last word is DELETED went meanwhile.
+  std::map<std::string, const WatchEvent*> last;
+  std::vector<std::string> order;
+  for (const auto& event : *history) {
+    const std::string key = keyOf(event.object);
+    if (event.type == "DELETED") order.push_back(key);
+    last[key] = &event;
+  }
+  std::set<std::string> gone;
+  for (const auto& key : order) {
+    const WatchEvent& event = *last[key];
+    if (event.type != "DELETED" || present.count(key) || gone.count(key)) continue;
+    const WatchedRole role = roleOf(event.object);
+    if (role != WatchedRole::kRunJob && role != WatchedRole::kCronJobRun) continue;
+    gone.insert(key);
+    replay.gone_jobs.push_back(event.object);
+  }
+  if (gone.empty()) return replay;
+  ReplayOptions pod_options = options;
+  pod_options.from = point.pods.empty() ? point.jobs : olderVersion(point.jobs, point.pods);
+  // A Job's pods may be deleted after it (Background propagation), so the pods' history has no
+  // natural end before the list. It is complete once every gone Job has as many deleted pods as
+  // its status counts (succeeded + failed + active); else the timeout ends it.
+  std::map<std::string, std::int64_t> expected;
+  for (const auto& job : replay.gone_jobs) {
+    std::int64_t count = 0;
+    for (const char* field : {"succeeded", "failed", "active"}) {
+      const json value = job.value("status", json::object()).value(field, json());
+      if (value.is_number_integer()) count += value.get<std::int64_t>();
+    }
+    expected[keyOf(job)] = count;
+  }
+  std::map<std::string, std::set<std::string>> deleted;
+  pod_options.enough = [&](const WatchEvent& event) {
+    if (event.type != "DELETED") return false;
+    const std::string key = keyOf(namespaceOf(event.object), ownerJobName(event.object));
+    if (!expected.count(key)) return false;
+    deleted[key].insert(nameOf(event.object));
+    return std::all_of(expected.begin(), expected.end(), [&](const auto& want) {
+      const auto have = deleted.find(want.first);
+      return static_cast<std::int64_t>(have == deleted.end() ? 0 : have->second.size()) >= want.second;
+    });
+  };
+  auto pods = replayHistory(client_, resourcePath("v1", "pods", scope.ns), pod_options, &stopping_);
+  if (!pods) {
+    // The Jobs' own status still gives the exit (without a failed container's exit code).
+    logWarning("cannot replay the pods of " + std::string(scope.ns.empty() ? "all namespaces" : "'" + scope.ns + "'") +
+               " since version " + pod_options.from + ": " + pods.error().message);
+    return replay;
+  }
+  std::map<std::string, std::map<std::string, json>> by_job;  // job key -> pod name -> last state
+  for (const auto& event : *pods) {
+    const std::string key = keyOf(namespaceOf(event.object), ownerJobName(event.object));
+    if (gone.count(key)) by_job[key][nameOf(event.object)] = event.object;
+  }
+  for (const auto& [key, named] : by_job) replay.pods[key] = oldestFirst(valuesOf(named));
+  return replay;
+}
+
+void KubernetesRuntime::applyReplay(std::size_t scope_index, const Replay& replay) {
+  const std::string& ns = scopes_[scope_index]->ns;
+  const std::string where = ns.empty() ? "all namespaces" : "namespace '" + ns + "'";
+  resume_reports_.push_back(ResumeReport{.ns = ns, .outcome = replay.outcome, .from = replay.from,
+                                         .gone_jobs = replay.gone_jobs.size(), .detail = replay.detail});
+  switch (replay.outcome) {
+    case ResumeOutcome::kNothingSaved:
+      if (!replay.detail.empty()) logWarning("not replaying " + where + ": " + replay.detail);
+      return;
+    case ResumeOutcome::kCompacted:
+      logWarning("cannot replay what happened in " + where + " while tjfd was away: the API server no longer has " +
+                 "the history since version " + replay.from + " (410 Gone); Jobs that finished and were deleted " +
+                 "meanwhile are not recorded");
+      return;
+    case ResumeOutcome::kFailed:
+      logWarning("cannot replay what happened in " + where + " while tjfd was away: " + replay.detail);
+      return;
+    case ResumeOutcome::kReplayed:
+      break;
+  }
+  if (replay.gone_jobs.empty()) return;
+  logWarning("replayed " + std::to_string(replay.gone_jobs.size()) + " Job(s) of " + where +
+             " deleted while tjfd was away, since version " + replay.from);
+  replaying_ = true;
+  for (const auto& job : replay.gone_jobs) {
+    const std::string key = keyOf(job);
+    const auto found = replay.pods.find(key);
+    const std::vector<json> pods = found == replay.pods.end() ? std::vector<json>{} : found->second;
+    if (roleOf(job) == WatchedRole::kRunJob) {
+      // Only an adopted run can be waiting for it (resolveAdopted, once every scope is listed).
+      gone_run_jobs_[*runIdOf(job)] = GoneRunJob{.job = job, .pods = pods};
+      continue;
+    }
+    // As the watch would have shown it: the Job with its last status (offered to the observer,
+    // its exit reported), then its deletion (an unfinished Job's end).
+    onJob("MODIFIED", job, pods);
+    onJob("DELETED", job, pods);
+  }
+  replaying_ = false;
 }
 
 void KubernetesRuntime::onPodsListed(std::size_t scope_index, const std::vector<json>& pods) {
@@ -590,6 +801,7 @@ void KubernetesRuntime::onRunJob(const std::string& type, const json& job, const
   auto run = runs_.find(*id);
   if (type == "DELETED") {
     observed_.erase(*id);
+    failed_creates_.erase(keyOf(job));
     if (run != runs_.end() && !run->second.adopted && !run->second.exit) {
       std::vector<json> known = pods;
       if (known.empty()) {
@@ -634,6 +846,7 @@ void KubernetesRuntime::track(std::int64_t run_id, const runtime::ObservedRun& o
   run.generation = observed.generation;
   run.started_at = observed.started_at;
   run.captured = observed.captured_output;
+  run.output_lost = replaying_;
   run.adopted = false;
   run.seen = true;
   if (kind == RunKind::kIncarnation) {
@@ -670,6 +883,7 @@ void KubernetesRuntime::onCronJobRun(const json& job) {
   const auto pods = valuesOf(it->second.pods);
   for (const auto& pod : pods) examinePod(id, pod);
   consider(id);
+  evaluateStart(id);
 }
 
 void KubernetesRuntime::onCronJobRunGone(const std::string& key, const json& last_job,
@@ -679,6 +893,7 @@ void KubernetesRuntime::onCronJobRunGone(const std::string& key, const json& las
   std::vector<json> known = pods.empty() ? valuesOf(it->second.pods) : pods;
   const auto run_id = it->second.run_id;
   cron_runs_.erase(it);
+  failed_creates_.erase(key);
   if (!run_id) return;
   auto run = runs_.find(*run_id);
   if (run == runs_.end() || run->second.adopted || run->second.exit) return;
@@ -703,6 +918,7 @@ void KubernetesRuntime::onPod(const std::string& type, const json& pod) {
       // A deleted pod keeps its last state here: a finished run's exit may still need it.
       if (type != "DELETED") observed_pods_[*id][nameOf(pod)] = pod;
       examinePod(*id, pod);
+      evaluateStart(*id);
       return;
     }
     case WatchedRole::kCronJobRun: {
@@ -721,7 +937,11 @@ void KubernetesRuntime::onPod(const std::string& type, const json& pod) {
         if (it == cron_runs_.end()) it = cron_runs_.emplace(key, CronJobRun{}).first;
         it->second.pods[nameOf(pod)] = pod;
       }
-      if (it != cron_runs_.end() && it->second.run_id) examinePod(*it->second.run_id, pod);
+      if (it != cron_runs_.end() && it->second.run_id) {
+        const std::int64_t id = *it->second.run_id;
+        examinePod(id, pod);
+        evaluateStart(id);
+      }
       return;
     }
     case WatchedRole::kDeploymentPod:
@@ -845,7 +1065,7 @@ void KubernetesRuntime::examinePod(std::int64_t run_id, const json& pod) {
     const std::string phase = pod.value("/status/phase"_json_pointer, std::string());
     if (!(phase == "Running" || phase == "Succeeded" || phase == "Failed")) return;
   }
-  if (!run->second.captured || run->second.collector) return;
+  if (!run->second.captured || run->second.collector || run->second.output_lost) return;
   const auto dir = options_.layout.runDir(run_id);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -885,6 +1105,14 @@ void KubernetesRuntime::report(std::int64_t run_id, runtime::RunExit exit, bool 
   auto it = runs_.find(run_id);
   if (it == runs_.end() || it->second.exit) return;
   Run& run = it->second;
+  if (run.output_lost && run.captured) {
+    // Kubernetes keeps a container's log only as long as its pod.
+    std::error_code ec;
+    const bool some = std::filesystem::file_size(model::StateLayout::output(options_.layout.runDir(run_id)), ec) > 0 && !ec;
+    const std::string why = std::string(some ? "output incomplete" : "output not collected") +
+                            ": the pod was removed while tjfd was away";
+    exit.message = exit.message.empty() ? why : exit.message + "; " + why;
+  }
   run.exit = std::move(exit);
   if (!check_liveness) return finish(run_id);
   // Whether the kubelet killed the container for failing its liveness probe shows only in the
@@ -981,6 +1209,169 @@ std::vector<std::int64_t> KubernetesRuntime::stopOrphans(const std::vector<std::
     }
   }
   return orphans;
+}
+
+// ---- Watch positions (resume_point.hpp) ---------------------------------------------------------
+
+std::string_view toString(ResumeOutcome outcome) {
+  switch (outcome) {
+    case ResumeOutcome::kNothingSaved: return "nothing saved";
+    case ResumeOutcome::kReplayed: return "replayed";
+    case ResumeOutcome::kCompacted: return "compacted";
+    case ResumeOutcome::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+// Loop thread: everything up to `version` of the scope's Jobs (or pods) has been handled here.
+// Saving is throttled: the first change after a quiet second is saved at once, later ones once
+// the interval has passed since the last save.
+void KubernetesRuntime::advance(std::size_t scope_index, bool jobs, const std::string& version) {
+  if (version.empty()) return;
+  Scope& scope = *scopes_[scope_index];
+  (jobs ? scope.jobs_version : scope.pods_version) = version;
+  if (save_timer_) return;  // a save is due already
+  const auto now = std::chrono::steady_clock::now();
+  const auto due = last_save_ + options_.resume_save_interval;
+  save_timer_ = std::make_unique<asio::steady_timer>(io_, due > now ? due - now : std::chrono::steady_clock::duration::zero());
+  save_timer_->async_wait([this, alive = alive_weak_](const boost::system::error_code& ec) {
+    if (ec || !alive.lock()) return;
+    save_timer_.reset();
+    saveResumePoints(false);
+  });
+}
+
+// `now`: write here and wait for the disk (the destructor); else hand the writes to the worker.
+void KubernetesRuntime::saveResumePoints(bool now) {
+  for (auto& scope : scopes_) {
+    // A scope's position counts once both of its first lists (and the replay) have been handled:
+    // before that, a successor would miss what the unlisted kind did.
+    if (!scope->jobs_listed || !scope->pods_listed || scope->jobs_version.empty() || scope->pods_version.empty()) {
+      continue;
+    }
+    const ResumePoint point{.server = client_.access().server, .ns = scope->ns,
+                            .jobs = scope->jobs_version, .pods = scope->pods_version};
+    // The destructor writes even an unchanged point: a write handed to the worker may have been
+    // dropped with the worker's queue.
+    if (!now && point == scope->saved) continue;
+    scope->saved = point;
+    last_save_ = std::chrono::steady_clock::now();  // only a write counts against the interval
+    const auto file = resumePointPath(options_.layout.root(), scope->ns);
+    auto write = [file, point, now] {
+      if (auto written = writeResumePoint(file, point, now); !written) {
+        logWarning("cannot save the watch position: " + written.error().message);
+      }
+    };
+    if (now) {
+      write();
+    } else {
+      worker_->post(write);
+    }
+  }
+}
+
+// ---- FailedCreate Events: quota notes and LimitRange refusals (job_events.hpp) ---------------------
+
+const KubernetesRuntime::Scope* KubernetesRuntime::scopeOf(const std::string& ns) const {
+  for (const auto& scope : scopes_) {
+    if (inScope(*scope, ns)) return scope.get();
+  }
+  return nullptr;
+}
+
+void KubernetesRuntime::onEventsListed(std::size_t scope_index, const std::vector<json>& events) {
+  Scope& scope = *scopes_[scope_index];
+  // The list is the whole truth for the scope: what it lacks has expired.
+  for (auto it = failed_creates_.begin(); it != failed_creates_.end();) {
+    const std::string ns = it->first.substr(0, it->first.find('/'));
+    it = inScope(scope, ns) ? failed_creates_.erase(it) : std::next(it);
+  }
+  scope.events_listed = true;
+  for (const auto& event : events) onFailedCreate("ADDED", event);
+  // Runs of the scope that no event is about: their note is "" (which clears a note saved
+  // before a restart).
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, run] : runs_) {
+    if (!run.ns.empty() && inScope(scope, run.ns)) ids.push_back(id);
+  }
+  for (const auto id : ids) evaluateStart(id);
+}
+
+void KubernetesRuntime::onFailedCreate(const std::string& type, const json& event) {
+  const std::string key = involvedJobKey(event);
+  if (key.empty() || event.value("reason", "") != "FailedCreate") return;
+  auto found = failed_creates_.find(key);
+  if (type == "DELETED") {
+    // Expired (after about an hour): a note already given stays until the pod appears.
+    if (found != failed_creates_.end() && nameOf(found->second) == nameOf(event)) failed_creates_.erase(found);
+    return;
+  }
+  if (found != failed_creates_.end()) {
+    // Several refusals of one Job (a new pod name per attempt): the newest one counts.
+    const auto known = eventLastSeen(found->second);
+    const auto seen = eventLastSeen(event);
+    if (known && seen && *seen < *known) return;
+  }
+  failed_creates_[key] = event;
+  if (const auto id = runOfJob(key)) evaluateStart(*id);
+}
+
+std::optional<std::int64_t> KubernetesRuntime::runOfJob(const std::string& key) const {
+  if (auto cron = cron_runs_.find(key); cron != cron_runs_.end()) return cron->second.run_id;
+  for (const auto& [id, run] : runs_) {
+    if (run.kind == RunKind::kRunJob && !run.ns.empty() && keyOf(run.ns, run.name) == key) return id;
+  }
+  return std::nullopt;
+}
+
+// Whether the cluster refuses the run's pod: a quota refusal newer than the run's newest pod,
+// while no pod of it is live, is a note; a LimitRange refusal ends the run (every retry gets the
+// same answer). Otherwise the note is "". Called whenever the run's Events or pods change.
+void KubernetesRuntime::evaluateStart(std::int64_t run_id) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end() || it->second.adopted || it->second.exit || it->second.kind == RunKind::kIncarnation ||
+      it->second.ns.empty()) {
+    return;
+  }
+  Run& run = it->second;
+  const Scope* scope = scopeOf(run.ns);
+  if (!scope || !scope->events_listed) return;  // not known yet: say nothing
+  const std::string key = keyOf(run.ns, run.name);
+  std::vector<json> pods;
+  if (run.kind == RunKind::kRunJob) {
+    if (auto found = observed_pods_.find(run_id); found != observed_pods_.end()) pods = valuesOf(found->second);
+  } else if (auto found = cron_runs_.find(key); found != cron_runs_.end()) {
+    pods = valuesOf(found->second.pods);
+  }
+  bool live = false;
+  std::optional<TimePoint> newest_pod;
+  for (const auto& pod : pods) {
+    const std::string phase = pod.value("/status/phase"_json_pointer, std::string());
+    if (phase != "Succeeded" && phase != "Failed") live = true;
+    const auto created = parseKubernetesTime(pod.value("/metadata/creationTimestamp"_json_pointer, std::string()));
+    if (created && (!newest_pod || *created > *newest_pod)) newest_pod = created;
+  }
+  std::string note;
+  const auto event = failed_creates_.find(key);
+  if (!live && event != failed_creates_.end()) {
+    // An Event from before the newest pod was created is about an attempt that has since
+    // succeeded (the two watches do not keep each other's order).
+    const auto seen = eventLastSeen(event->second);
+    const bool current = pods.empty() || !newest_pod || (seen && *seen > *newest_pod);
+    const auto refusal = current ? failedCreateOf(event->second) : std::nullopt;
+    if (refusal && refusal->kind == PodRefusal::kQuota) note = refusal->text;
+    if (refusal && refusal->kind == PodRefusal::kLimitRange) {
+      // A Job that can never start goes (for a CronJob's Job: it would hold back later fires).
+      if (run.kind == RunKind::kCronJobRun) run.delete_job = true;
+      report(run_id, runtime::RunExit{.run_id = run_id, .started_at = run.started_at, .finished_at = wallNow(),
+                                      .reason = reasonText(model::RunReason::kStartError),
+                                      .message = refusal->text});
+      return;
+    }
+  }
+  if (run.note && *run.note == note) return;
+  run.note = note;
+  if (on_note_) on_note_(run_id, note);
 }
 
 // ---- The job-level seam ------------------------------------------------------------------------

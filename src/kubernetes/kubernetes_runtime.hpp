@@ -19,11 +19,20 @@
 // answered once the first lists of every scope have arrived (finished -> its exit; missing ->
 // Lost; running -> watched on). The exit of a run is reported once; a run Job is deleted
 // afterwards (its ttlSecondsAfterFinished keeps the result for a daemon that is away meanwhile);
-// a CronJob's Jobs are left to the CronJob's history limits and TTL.
+// a CronJob's Jobs are left to the CronJob's history limits and TTL. What was deleted while tjfd
+// was away is replayed: each scope's watch position is saved (resume_point.hpp), and the first
+// list is followed by a short watch from the saved version, so a Job that finished and went
+// meanwhile is still reported with its exit (a 410 falls back to the list alone).
+//
+// Notes. A third reflector per scope watches the Jobs' FailedCreate Events (job_events.hpp): a
+// run whose pod a ResourceQuota holds back gets the note "Unable to start, out of quota for
+// <types>" until its pod appears; a pod a LimitRange refuses ends the run as a StartError.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,9 +41,11 @@
 #include <vector>
 
 #include "kubernetes/client.hpp"
+#include "kubernetes/job_events.hpp"
 #include "kubernetes/manifests.hpp"
 #include "kubernetes/placement.hpp"
 #include "kubernetes/reflector.hpp"
+#include "kubernetes/resume_point.hpp"
 #include "kubernetes/run_mapping.hpp"
 #include "model/state_paths.hpp"
 #include "runtime/runtime.hpp"
@@ -55,6 +66,27 @@ struct KubernetesRuntimeOptions {
   // Scheduled and continuous jobs become CronJobs and Deployments (placeJob); false: the engine
   // fires and supervises them, each run a per-run Job (config key `place_jobs`).
   bool place_jobs = true;
+  // Resuming after a restart (resume_point.hpp): how long the replay watch after the first list
+  // may take (server-side timeoutSeconds), and how often the watch positions are saved at most.
+  int resume_replay_timeout_seconds = 2;
+  std::chrono::milliseconds resume_save_interval{1000};
+};
+
+// What the first list of a scope found of the history since the saved watch position.
+enum class ResumeOutcome {
+  kNothingSaved,  // no position saved (a first start), or saved for another API server
+  kReplayed,      // replayed up to the list: what was deleted meanwhile was reported
+  kCompacted,     // 410 Gone: the API server no longer has that history; the list alone counts
+  kFailed,        // the replay failed otherwise (or the saved file is unreadable); the list alone
+};
+std::string_view toString(ResumeOutcome outcome);
+
+struct ResumeReport {
+  std::string ns;  // the scope; empty: cluster-wide
+  ResumeOutcome outcome = ResumeOutcome::kNothingSaved;
+  std::string from;            // the saved Jobs version
+  std::size_t gone_jobs = 0;   // Jobs deleted while tjfd was away, offered or reported now
+  std::string detail;          // why, for kFailed and kNothingSaved
 };
 
 class KubernetesRuntime final : public runtime::Runtime {
@@ -69,6 +101,8 @@ class KubernetesRuntime final : public runtime::Runtime {
   void startWatching();
   // Loop thread: whether every scope has been listed once (adoptions are answered after that).
   bool synced() const { return synced_; }
+  // Loop thread: one report per scope, once its first Jobs list has been handled.
+  const std::vector<ResumeReport>& resumeReports() const { return resume_reports_; }
 
   void setExitCallback(ExitCallback callback) override { on_exit_ = std::move(callback); }
   Result<runtime::RunHandle> start(const runtime::RunRequest& request) override;
@@ -80,6 +114,10 @@ class KubernetesRuntime final : public runtime::Runtime {
   void adopt(const runtime::RunHandle& handle) override;
   std::optional<std::filesystem::path> capturedOutput(std::int64_t run_id) const override;
   std::vector<std::int64_t> stopOrphans(const std::vector<std::int64_t>& known) override;
+  // Notes come once per change, on the loop thread: "Unable to start, out of quota for <types>"
+  // while the run's pod is refused for quota, "" once a pod of the run exists (and once for a
+  // run this process did not start, so a note saved before a restart does not linger).
+  void setNoteCallback(NoteCallback callback) override { on_note_ = std::move(callback); }
 
   // -- the job-level seam --
   // Scheduled and continuous jobs when options.place_jobs; one-off jobs never.
@@ -116,9 +154,32 @@ class KubernetesRuntime final : public runtime::Runtime {
   };
   class Worker;
   class LogCollector;
+  // Found by the replay after a scope's first Jobs list (on the Jobs reflector's thread).
+  struct Replay {
+    ResumeOutcome outcome = ResumeOutcome::kNothingSaved;
+    std::string from;
+    std::string detail;
+    std::vector<json> gone_jobs;                           // last states, in deletion order
+    std::map<std::string, std::vector<json>> pods;         // by "<ns>/<job>": last states
+  };
+  struct GoneRunJob {
+    json job;
+    std::vector<json> pods;
+  };
 
   // All on the loop thread.
-  void onJobsListed(std::size_t scope, const std::vector<json>& jobs, const std::map<std::string, std::vector<json>>& pods);
+  void onJobsListed(std::size_t scope, const std::vector<json>& jobs, const std::map<std::string, std::vector<json>>& pods,
+                    const std::string& version, const Replay& replay);
+  void applyReplay(std::size_t scope, const Replay& replay);
+  // Watch positions: what the loop has handled, saved at most once per resume_save_interval.
+  void advance(std::size_t scope, bool jobs, const std::string& version);
+  void saveResumePoints(bool now);
+  // FailedCreate Events of Jobs, and the note or StartError they mean for a run.
+  void onEventsListed(std::size_t scope, const std::vector<json>& events);
+  void onFailedCreate(const std::string& type, const json& event);
+  std::optional<std::int64_t> runOfJob(const std::string& key) const;
+  void evaluateStart(std::int64_t run_id);
+  const Scope* scopeOf(const std::string& ns) const;
   void onPodsListed(std::size_t scope, const std::vector<json>& pods);
   void checkSynced();
   void onJob(const std::string& type, const json& job, const std::vector<json>& pods);
@@ -144,6 +205,9 @@ class KubernetesRuntime final : public runtime::Runtime {
   bool inScope(const Scope& scope, const std::string& ns) const;
   template <typename F>
   void toLoop(F&& f);
+  // A scope's Jobs reflector thread, once, after its first list: blocking watches from the saved
+  // position (at most resume_replay_timeout_seconds each, ended early by the destructor).
+  Replay replayGone(const Scope& scope, const std::vector<json>& listed, const std::string& version);
 
   boost::asio::io_context& io_;
   Client& client_;
@@ -165,6 +229,17 @@ class KubernetesRuntime final : public runtime::Runtime {
   bool in_observer_ = false;
   std::vector<std::int64_t> early_stops_;  // stop() of a run id while the observer answers
   bool synced_ = false;
+  NoteCallback on_note_;
+  // The newest FailedCreate Event of each Job, by "<ns>/<name>" (also of Jobs not tracked yet).
+  std::map<std::string, json> failed_creates_;
+  // Run Jobs deleted while tjfd was away (the replay), for adopted runs: by run id.
+  std::map<std::int64_t, GoneRunJob> gone_run_jobs_;
+  bool replaying_ = false;  // applying a replay: the runs tracked now lost their pods (output)
+  std::vector<ResumeReport> resume_reports_;
+  std::unique_ptr<boost::asio::steady_timer> save_timer_;
+  std::chrono::steady_clock::time_point last_save_{};
+  // Set by the destructor first: ends a replay that is still waiting for its timeout.
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace tjf::kubernetes

@@ -61,6 +61,7 @@ class Harness {
     options.error_backoff = std::chrono::milliseconds(20);
     runtime = std::make_unique<KubernetesRuntime>(io, *client, options);
     runtime->setExitCallback([this](const runtime::RunExit& e) { exits.push_back(e); });
+    runtime->setNoteCallback([this](std::int64_t id, const std::string& note) { notes.emplace_back(id, note); });
   }
   ~Harness() {
     runtime.reset();
@@ -101,7 +102,7 @@ class Harness {
   // Starts the watches and waits until they are listening.
   void watch() {
     runtime->startWatching();
-    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 2; }));
+    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 3; }));
   }
 
   bool sawRequest(const std::string& method, const std::string& path) {
@@ -117,8 +118,29 @@ class Harness {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
   std::unique_ptr<KubernetesRuntime> runtime;
   std::vector<runtime::RunExit> exits;
+  std::vector<std::pair<std::int64_t, std::string>> notes;
   fs::path state_;
 };
+
+// A FailedCreate Event of the Job controller about a run's Job, as a real cluster records it.
+json failedCreate(std::int64_t run_id, const std::string& why, const std::string& at, int count = 1) {
+  const std::string job = "myjob-run" + std::to_string(run_id);
+  return {{"kind", "Event"},
+          {"metadata", {{"name", job + ".17a" + std::to_string(count)}}},
+          {"involvedObject", {{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", job}, {"namespace", kNs}}},
+          {"reason", "FailedCreate"},
+          {"message", "Error creating: pods \"" + job + "-kvlz8\" is forbidden: " + why},
+          {"source", {{"component", "job-controller"}}},
+          {"firstTimestamp", at},
+          {"lastTimestamp", at},
+          {"count", count},
+          {"type", "Warning"}};
+}
+std::string eventPath(const json& event) {
+  return resourcePath("v1", "events", kNs, event["metadata"]["name"].get<std::string>());
+}
+const std::string kPodsQuota =
+    "exceeded quota: tool-tf-test, requested: pods=1, used: pods=1, limited: pods=1";
 
 TEST(KubernetesRuntime, StartCreatesAJobAndReportsCompletion) {
   Harness h;
@@ -309,6 +331,81 @@ TEST(KubernetesRuntime, WatchesAllNamespacesWhenNoneAreConfigured) {
   ASSERT_TRUE(h.runUntil([&] { return h.exits.size() == 1; }));
   EXPECT_TRUE(h.server.waitForRequest([](const RecordedRequest& r) {
     return r.path == "/apis/batch/v1/jobs" && r.query.count("watch");
+  }));
+}
+
+TEST(KubernetesRuntime, APodHeldBackByAQuotaIsANoteUntilThePodAppears) {
+  Harness h;
+  h.watch();
+  ASSERT_TRUE(h.runtime->start(h.request(5)));
+  ASSERT_TRUE(h.runUntil([&] { return h.server.object(jobPath(5)).has_value(); }));
+  // The Job controller cannot create the pod: upstream's status, once.
+  const json refused = failedCreate(5, kPodsQuota, "2025-12-31T23:59:00Z");
+  h.server.put(eventPath(refused), refused);
+  ASSERT_TRUE(h.runUntil([&] { return !h.notes.empty(); }));
+  using Note = std::pair<std::int64_t, std::string>;
+  EXPECT_EQ(h.notes, (std::vector<Note>{{5, "Unable to start, out of quota for pods"}}));
+  // The controller retries: the same Event counted again, and one for the next pod name.
+  json again = refused;
+  again["count"] = 2;
+  again["lastTimestamp"] = "2025-12-31T23:59:10Z";
+  h.server.put(eventPath(again), again);
+  h.server.put(eventPath(failedCreate(5, kPodsQuota, "2025-12-31T23:59:20Z", 2)),
+               failedCreate(5, kPodsQuota, "2025-12-31T23:59:20Z", 2));
+  // Room: the pod is created (after the last refusal), and the note goes.
+  h.server.put(podPath(5), podFor(5, {{"phase", "Pending"}}));
+  ASSERT_TRUE(h.runUntil([&] { return h.notes.size() >= 2; }));
+  h.io.run_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(h.notes, (std::vector<Note>{{5, "Unable to start, out of quota for pods"}, {5, ""}}));
+  h.server.setStatus(jobPath(5), {{"conditions", {conditionTrue("Complete")}}});
+  ASSERT_TRUE(h.runUntil([&] { return h.exits.size() == 1; }));
+  EXPECT_EQ(h.exits[0].reason, "Completed");
+}
+
+TEST(KubernetesRuntime, AQuotaRefusalOlderThanThePodIsNoNote) {
+  Harness h;
+  h.watch();
+  ASSERT_TRUE(h.runtime->start(h.request(6, /*file_logs=*/false)));
+  ASSERT_TRUE(h.runUntil([&] { return h.server.object(jobPath(6)).has_value(); }));
+  // The pod came first here (the two watches keep no common order); the refusal before it is
+  // about an attempt that has since run. (Its log being followed shows the pod was handled.)
+  h.server.put(podPath(6), podFor(6, {{"phase", "Failed"}}));
+  ASSERT_TRUE(h.runUntil([&] { return h.sawRequest("GET", podPath(6) + "/log"); }));
+  const json stale = failedCreate(6, kPodsQuota, "2025-12-31T23:00:00Z");
+  h.server.put(eventPath(stale), stale);
+  // A marker: an Event about another run's Job after it; once that one's note is there, the
+  // stale one has been handled (one watch, in order).
+  ASSERT_TRUE(h.runtime->start(h.request(7)));
+  const json marker = failedCreate(7, kPodsQuota, "2025-12-31T23:00:00Z");
+  h.server.put(eventPath(marker), marker);
+  ASSERT_TRUE(h.runUntil([&] {
+    return std::any_of(h.notes.begin(), h.notes.end(), [](const auto& n) { return n.first == 7; });
+  }));
+  for (const auto& [id, note] : h.notes) EXPECT_NE(id, 6) << note;
+}
+
+TEST(KubernetesRuntime, APodRefusedByTheLimitRangeIsAStartErrorAndTheJobGoes) {
+  Harness h;
+  h.watch();
+  ASSERT_TRUE(h.runtime->start(h.request(8)));
+  ASSERT_TRUE(h.runUntil([&] { return h.server.object(jobPath(8)).has_value(); }));
+  const json refused =
+      failedCreate(8, "maximum memory usage per Container is 4Gi, but limit is 8Gi", "2025-12-31T23:59:00Z");
+  h.server.put(eventPath(refused), refused);
+  ASSERT_TRUE(h.runUntil([&] { return h.exits.size() == 1; }));
+  EXPECT_EQ(h.exits[0].reason, "StartError");
+  EXPECT_EQ(h.exits[0].message,
+            "pods \"myjob-run8-kvlz8\" is forbidden: maximum memory usage per Container is 4Gi, but limit is 8Gi");
+  EXPECT_TRUE(h.notes.empty()) << "not a quota wait";
+  ASSERT_TRUE(h.runUntil([&] { return !h.server.object(jobPath(8)); }));
+}
+
+TEST(KubernetesRuntime, WatchesOnlyTheFailedCreateEventsOfJobs) {
+  Harness h;
+  h.watch();
+  EXPECT_TRUE(h.server.waitForRequest([](const RecordedRequest& r) {
+    return r.path == resourcePath("v1", "events", kNs) && r.query.count("watch") &&
+           r.query.at("fieldSelector") == "involvedObject.kind=Job,reason=FailedCreate";
   }));
 }
 

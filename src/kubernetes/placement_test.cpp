@@ -399,7 +399,7 @@ class Harness {
 
   void watch() {
     runtime->startWatching();
-    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 2; }));
+    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 3; }));
   }
 
   // Places and waits until the worker has done what it was given.

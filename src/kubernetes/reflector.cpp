@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kubernetes/resume_point.hpp"
+
 namespace tjf::kubernetes {
 
 Reflector::Reflector(Client& client, std::string collection, ReflectorOptions options,
@@ -75,7 +77,11 @@ void Reflector::run(std::string resume_from) {
          .timeout_seconds = options_.watch_timeout_seconds},
         [&](const WatchEvent& event) {
           setVersion(event.object);
-          if (event.type != "BOOKMARK" && handler_.on_event) handler_.on_event(event);
+          if (event.type != "BOOKMARK") {
+            if (handler_.on_event) handler_.on_event(event);
+          } else if (handler_.on_bookmark) {
+            handler_.on_bookmark(event.object.value("/metadata/resourceVersion"_json_pointer, std::string()));
+          }
           return !stopping_.load();
         },
         &stopping_);
@@ -91,6 +97,28 @@ void Reflector::run(std::string resume_from) {
     }
     backoff = options_.error_backoff;  // the stream ended normally: re-watch from `rv`
   }
+}
+
+ApiResult<std::vector<WatchEvent>> replayHistory(Client& client, const std::string& collection,
+                                                 const ReplayOptions& options, const std::atomic<bool>* cancel) {
+  std::vector<WatchEvent> events;
+  if (options.from.empty() || versionAtOrPast(options.from, options.until)) return events;
+  auto watched = client.watch(
+      collection,
+      {.label_selector = options.label_selector,
+       .field_selector = options.field_selector,
+       .resource_version = options.from,
+       .allow_bookmarks = true,
+       .timeout_seconds = std::max(1, options.timeout_seconds)},
+      [&](const WatchEvent& event) {
+        if (event.type != "BOOKMARK") events.push_back(event);
+        const std::string version = event.object.value("/metadata/resourceVersion"_json_pointer, std::string());
+        if (event.type != "BOOKMARK" && options.enough && options.enough(event)) return false;
+        return !versionAtOrPast(version, options.until);
+      },
+      cancel);
+  if (!watched) return tl::unexpected(watched.error());
+  return events;
 }
 
 }  // namespace tjf::kubernetes

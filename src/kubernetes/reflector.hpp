@@ -5,6 +5,9 @@
 //
 // Threading: run() blocks its calling thread (one thread per reflector); the handlers are called
 // on that thread. stop() may be called from any thread and makes run() return promptly.
+//
+// replayHistory() below is the other half of resuming across a process restart: after a fresh
+// list, it fetches what happened between a version saved by the earlier process and the list.
 #pragma once
 
 #include <atomic>
@@ -34,6 +37,9 @@ struct ReflectorHandler {
   std::function<void(const WatchEvent& event)> on_event;
   // A failed list or watch (for the daemon's log); the reflector retries after a back-off.
   std::function<void(const ApiError& error)> on_error;
+  // A BOOKMARK: every event before it has been passed to on_event, and nothing changed up to
+  // `resource_version`. Optional; for an owner that persists how far it got (resume points).
+  std::function<void(const std::string& resource_version)> on_bookmark;
 };
 
 class Reflector {
@@ -64,5 +70,29 @@ class Reflector {
   std::condition_variable wake_;
   std::string resource_version_;  // guarded by mutex_
 };
+
+// ---- Replaying history -----------------------------------------------------------------------
+// What happened to a collection between a version saved by an earlier process and now: the
+// events a watch from `from` delivers, up to `until` (e.g. the version of a list just made).
+
+struct ReplayOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::string from;   // the saved resourceVersion
+  std::string until;  // stop at the first event or BOOKMARK at or past it (versionAtOrPast)
+  // The server ends the stream after this at the latest: an API server sends no event that
+  // says "you are now at `until`" unless something in the collection changed at `until`.
+  int timeout_seconds = 2;
+  // Optional: also stop once this returns true for an event (the caller has all it needs).
+  std::function<bool(const WatchEvent& event)> enough;
+};
+
+// Blocks the calling thread for at most timeout_seconds (plus transport time). Returns ADDED,
+// MODIFIED and DELETED events in order (no bookmarks); `from` at or past `until` returns none at
+// once. Errors: 410 Gone (isGone()) when `from` has been compacted away, or any failed watch.
+// `cancel` ends it early with what has arrived.
+ApiResult<std::vector<WatchEvent>> replayHistory(Client& client, const std::string& collection,
+                                                 const ReplayOptions& options,
+                                                 const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace tjf::kubernetes

@@ -278,5 +278,99 @@ TEST_P(ConformanceTest, ACronJobFiresWhileTjfdIsDown) {
   EXPECT_FALSE(runs[0].at("scheduled_for").is_null()) << "a fire, not a manual run";
 }
 
+// --- Issue 11: quota notes from Events, and watches that resume across a restart (fake only) ---
+
+// A request to the FAKE cluster's API with this daemon's curl, as fireCronJob() does; the body
+// of the answer, "" when curl fails.
+std::string fakeApi(TestDaemon& daemon, const std::string& url, const std::string& method,
+                    const std::string& body = "") {
+  std::vector<std::string> argv = {"curl", "-sf", "-X", method, "-H",
+                                   std::string("Authorization: Bearer ") + FakeCluster::kToken};
+  if (!body.empty()) {
+    argv.insert(argv.end(), {"-H", "Content-Type: application/json", "-d", body});
+  }
+  argv.push_back(url);
+  auto r = daemon.exec(argv);
+  return r.exit_code == 0 ? r.out : std::string();
+}
+
+// Sets a key of the `kubernetes:` section of the daemon's config file; it counts from the
+// daemon's next start.
+void setKubernetesKey(TestDaemon& daemon, const std::string& key, const std::string& value) {
+  const auto file = daemon.root() / "tjfd.yaml";
+  std::string text = readFile(file);
+  const std::string section = "\nkubernetes:\n";
+  const auto at = text.find(section);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.insert(at + section.size(), "  " + key + ": " + value + "\n");
+  std::ofstream(file) << text;
+}
+
+// The cluster holds the second run's pod back (a ResourceQuota of one pod): it shows upstream's
+// status, and runs once the first one is deleted.
+TEST_P(ConformanceTest, ARunHeldBackByTheClustersQuotaWaitsAndStartsWhenThereIsRoom) {
+  if (!onFake()) GTEST_SKIP() << "writes a ResourceQuota into the fake cluster";
+  const std::string ns = "tool-" + tool();
+  const json quota = {{"apiVersion", "v1"},
+                      {"kind", "ResourceQuota"},
+                      {"metadata", {{"name", ns}}},
+                      {"spec", {{"hard", {{"pods", "1"}}}}}};
+  ASSERT_NE(fakeApi(*daemon_, fake_->url() + "/api/v1/namespaces/" + ns + "/resourcequotas", "POST", quota.dump()),
+            "");
+  ASSERT_EQ(run("first", "echo first-is-up; sleep 300", {"--no-filelog"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return logs("first").find("first-is-up") != std::string::npos; },
+                         std::chrono::seconds(60)))
+      << "the first run's pod takes the one pod of the quota";
+  ASSERT_EQ(run("second", "echo second-is-up; sleep 300", {"--no-filelog"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return status("second") == "Unable to start, out of quota for pods"; },
+                         std::chrono::seconds(60)))
+      << status("second");
+  EXPECT_EQ(countRuns("second", "running"), 1) << runsOf("second").dump();
+  ASSERT_EQ(jobs({"delete", "first"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return status("second").rfind("Running for ", 0) == 0; }, std::chrono::seconds(60)))
+      << status("second");
+  EXPECT_TRUE(eventually([&] { return logs("second").find("second-is-up") != std::string::npos; }))
+      << logs("second");
+}
+
+// A CronJob fires while tjfd is down, and the cluster removes the finished Job (TTL 1 s) before
+// tjfd is back: the restarted tjfd replays the watch history it missed and records the run.
+TEST_P(ConformanceTest, ACronJobRunThatCameAndWentWhileTjfdWasDownIsRecorded) {
+  if (!onFake()) GTEST_SKIP() << "needs the fake cluster's CronJob trigger";
+  daemon_->stop();
+  setKubernetesKey(*daemon_, "ttl_seconds_after_finished", "1");
+  daemon_->start();
+  auto r = run("ephemeral", "echo gone-before-tjfd-came-back", {"--schedule", "@yearly", "--no-filelog"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string ns = "tool-" + tool();
+  ASSERT_TRUE(eventually([&] {
+    const auto cronjob = json::parse(fakeApi(*daemon_, fake_->url() + "/apis/batch/v1/namespaces/" + ns +
+                                                           "/cronjobs/ephemeral", "GET"),
+                                     nullptr, false);
+    return cronjob.is_object() &&
+           cronjob.value("/spec/jobTemplate/spec/ttlSecondsAfterFinished"_json_pointer, 0) == 1;
+  })) << "placed with the short TTL";
+  daemon_->stop();
+  fireCronJob("ephemeral");
+  ASSERT_TRUE(eventually([&] {
+    const auto list = json::parse(fakeApi(*daemon_, fake_->url() + "/apis/batch/v1/namespaces/" + ns + "/jobs", "GET"),
+                                  nullptr, false);
+    if (!list.is_object()) return false;
+    for (const auto& job : list.value("items", json::array())) {
+      if (job.value("/metadata/name"_json_pointer, std::string()).rfind("ephemeral-", 0) == 0) return false;
+    }
+    return true;
+  }, std::chrono::seconds(60))) << "the cluster removes the finished Job while tjfd is down";
+  daemon_->start();
+  EXPECT_TRUE(eventually([&] { return countRuns("ephemeral", "succeeded") == 1; }, std::chrono::seconds(60)))
+      << runsOf("ephemeral").dump();
+  const auto runs = runsOf("ephemeral");
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  EXPECT_EQ(runs[0].at("exit_code"), 0);
+  EXPECT_FALSE(runs[0].at("scheduled_for").is_null()) << "a fire, not a manual run";
+  EXPECT_THAT(runs[0].at("message").get<std::string>(),
+              HasSubstr("output not collected: the pod was removed while tjfd was away"));
+}
+
 }  // namespace
 }  // namespace tjf::testing
