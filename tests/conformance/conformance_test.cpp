@@ -7,18 +7,13 @@
 // A scenario asserts only what a user sees (CLI output, `show`, `logs`, run history, files in
 // the tool home), never how the runtime got there.
 #include <gmock/gmock.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 
 #include "harness.hpp"
-
-extern char** environ;
 
 namespace tjf::testing {
 namespace {
@@ -31,44 +26,7 @@ const char* envOr(const char* name, const char* fallback) {
   return v && *v ? v : fallback;
 }
 
-// The FAKE Kubernetes API server of the test suite, started and stopped by pid.
-class FakeCluster {
- public:
-  explicit FakeCluster(const std::filesystem::path& dir) : url_file_(dir / "fake-url") {
-    const std::string bin = (binDir() / "tjf-fake-kube-apiserver").string();
-    const std::string url_file = url_file_.string();
-    const std::string log = (dir / "fake-apiserver.log").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    char* argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("--url-file"),
-                    const_cast<char*>(url_file.c_str()), const_cast<char*>("--token"),
-                    const_cast<char*>(kToken), nullptr};
-    const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + bin);
-    if (!eventually([&] { return std::filesystem::exists(url_file_); }, std::chrono::seconds(10))) {
-      throw std::runtime_error("the fake API server wrote no URL; see " + log);
-    }
-    url_ = readFile(url_file_);
-    while (!url_.empty() && (url_.back() == '\n' || url_.back() == ' ')) url_.pop_back();
-  }
-  ~FakeCluster() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  const std::string& url() const { return url_; }
-  static constexpr const char* kToken = "conformance-token";
-
- private:
-  std::filesystem::path url_file_;
-  pid_t pid_ = -1;
-  std::string url_;
-};
+using FakeCluster = FakeKubeApiServer;  // the FAKE API server (harness.hpp)
 
 class ConformanceTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -98,17 +56,11 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     if (kubeconfig.empty()) {
       fake_ = std::make_unique<FakeCluster>(scratch_);
       kubeconfig = (scratch_ / "kubeconfig").string();
-      std::ofstream out(kubeconfig);
-      out << "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
-          << "clusters:\n- name: fake\n  cluster:\n    server: " << fake_->url() << "\n"
-          << "users:\n- name: tool\n  user:\n    token: " << FakeCluster::kToken << "\n"
-          << "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tool\n";
+      fake_->writeKubeconfig(kubeconfig);
     }
-    std::string config = "runtime: kubernetes\nkubernetes:\n  kubeconfig: " + kubeconfig +
-                         "\n  watch_timeout_seconds: 30\n";
     // Pods never run as root; the fake runs them as this process, a real cluster as this uid.
-    config += "  run_as_uid: " + std::string(envOr("TJF_CONFORMANCE_UID", "1000")) + "\n";
-    config += "  run_as_gid: " + std::string(envOr("TJF_CONFORMANCE_GID", "1000")) + "\n";
+    std::string config = kubernetesRuntimeConfig(kubeconfig, envOr("TJF_CONFORMANCE_UID", "1000"),
+                                                 envOr("TJF_CONFORMANCE_GID", "1000"));
     if (const char* images = std::getenv("TJF_CONFORMANCE_IMAGES")) {
       config += std::string("images: ") + images + "\n";
     }
