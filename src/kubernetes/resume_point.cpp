@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/state_paths.hpp"
 #include "runtime/shim_protocol.hpp"
 
 namespace tjf::kubernetes {
@@ -22,7 +23,7 @@ bool isDecimal(std::string_view text) {
 }  // namespace
 
 std::filesystem::path resumePointPath(const std::filesystem::path& state_root, const std::string& ns) {
-  return state_root / "kubernetes" / ("watch-" + (ns.empty() ? std::string("_all") : ns) + ".json");
+  return model::StateLayout(state_root).kubernetesDir() / ("watch-" + (ns.empty() ? std::string("_all") : ns) + ".json");
 }
 
 Result<std::optional<ResumePoint>> readResumePoint(const std::filesystem::path& file) {

@@ -14,6 +14,9 @@
 //                                one line per record, "<unix-micros> <o|e> <text>"
 //       +-- bundle/config.json   container runs: the OCI bundle (runtime/oci.hpp); the root
 //                                filesystem is the image's, referenced, not copied
+//   +-- kubernetes/              runtime: kubernetes only (kubernetes/resume_point.hpp)
+//       +-- watch-<ns>.json      how far the watches of one namespace got (watch-_all.json for
+//                                the cluster-wide scope), so a restart resumes from there
 #pragma once
 
 #include <cstdint>
@@ -39,6 +42,7 @@ class StateLayout {
   std::filesystem::path database() const { return root_ / "tjfd.sqlite"; }
   std::filesystem::path daemonLog() const { return root_ / "tjfd.log"; }
   std::filesystem::path runsDir() const { return root_ / "runs"; }
+  std::filesystem::path kubernetesDir() const { return root_ / "kubernetes"; }
   std::filesystem::path runDir(std::int64_t run_id) const {
     return runsDir() / std::to_string(run_id);
   }
