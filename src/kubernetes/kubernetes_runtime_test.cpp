@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "fake_api_server.hpp"
+#include "runtime_test_support.hpp"
 #include "kubernetes/kubeconfig.hpp"
 
 namespace tjf::kubernetes {
@@ -51,31 +52,18 @@ json podFor(std::int64_t run_id, const json& status) {
 class Harness {
  public:
   explicit Harness(std::vector<std::string> namespaces = {kNs}) {
-    char tmpl[] = "/tmp/tjf-k8s-runtime-XXXXXX";
-    state_ = ::mkdtemp(tmpl);
-    ClusterAccess access{.server = server.url(), .token = "t"};
-    client = std::move(*Client::create(access));
-    KubernetesRuntimeOptions options;
-    options.layout = model::StateLayout(state_);
-    options.namespaces = std::move(namespaces);
-    options.error_backoff = std::chrono::milliseconds(20);
+    state_ = state_dir_.path();
+    client = testing::testClient(server.url());
+    KubernetesRuntimeOptions options = testing::testRuntimeOptions(state_, std::move(namespaces));
     runtime = std::make_unique<KubernetesRuntime>(io, *client, options);
     runtime->setExitCallback([this](const runtime::RunExit& e) { exits.push_back(e); });
     runtime->setNoteCallback([this](std::int64_t id, const std::string& note) { notes.emplace_back(id, note); });
   }
-  ~Harness() {
-    runtime.reset();
-    fs::remove_all(state_);
-  }
+  ~Harness() { runtime.reset(); }
 
   // Runs the loop until `done` holds; false after the deadline.
   bool runUntil(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.run_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return testing::runLoopUntil(io, done, timeout);
   }
 
   runtime::RunRequest request(std::int64_t run_id, bool file_logs = true) const {
@@ -119,6 +107,7 @@ class Harness {
   std::unique_ptr<KubernetesRuntime> runtime;
   std::vector<runtime::RunExit> exits;
   std::vector<std::pair<std::int64_t, std::string>> notes;
+  testing::TempStateDir state_dir_{"runtime"};
   fs::path state_;
 };
 

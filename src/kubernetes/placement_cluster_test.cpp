@@ -12,6 +12,7 @@
 
 #include "cron/schedule.hpp"
 #include "fake_cluster.hpp"
+#include "runtime_test_support.hpp"
 #include "kubernetes/kubernetes_runtime.hpp"
 
 namespace tjf::kubernetes {
@@ -45,13 +46,8 @@ runtime::JobPlacement placementOf(model::JobSpec spec, std::int64_t generation) 
 class PlacementOnFakeCluster : public ::testing::Test {
  protected:
   PlacementOnFakeCluster() {
-    char tmpl[] = "/tmp/tjf-k8s-place-e2e-XXXXXX";
-    state_ = ::mkdtemp(tmpl);
-    client_ = std::move(*Client::create(ClusterAccess{.server = cluster.url(), .token = "t"}));
-    KubernetesRuntimeOptions options;
-    options.layout = model::StateLayout(state_);
-    options.namespaces = {kNs};
-    options.error_backoff = std::chrono::milliseconds(20);
+    client_ = testing::testClient(cluster.url());
+    KubernetesRuntimeOptions options = testing::testRuntimeOptions(state_.path(), {kNs});
     runtime = std::make_unique<KubernetesRuntime>(io, *client_, options);
     runtime->setExitCallback([this](const runtime::RunExit& e) { exits.push_back(e); });
     // The engine's part: every run it is told of is new here.
@@ -64,16 +60,10 @@ class PlacementOnFakeCluster : public ::testing::Test {
   ~PlacementOnFakeCluster() override {
     runtime.reset();
     cluster.shutdown();
-    fs::remove_all(state_);
   }
 
   bool runUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.run_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return testing::runLoopUntil(io, done, std::chrono::seconds(20));
   }
   const runtime::RunExit* exitOf(std::int64_t run_id) const {
     for (const auto& e : exits) {
@@ -90,7 +80,7 @@ class PlacementOnFakeCluster : public ::testing::Test {
   std::vector<runtime::ObservedRun> observed;
 
  private:
-  fs::path state_;
+  testing::TempStateDir state_{"place-e2e"};
   std::unique_ptr<Client> client_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "cron/schedule.hpp"
 #include "fake_api_server.hpp"
+#include "runtime_test_support.hpp"
 #include "kubernetes/kubernetes_runtime.hpp"
 
 namespace tjf::kubernetes {
@@ -363,14 +364,9 @@ json cronMadePod(const std::string& job, const std::string& name, const json& st
 class Harness {
  public:
   explicit Harness(bool place_jobs = true) {
-    char tmpl[] = "/tmp/tjf-k8s-place-XXXXXX";
-    state_ = ::mkdtemp(tmpl);
-    ClusterAccess access{.server = server.url(), .token = "t"};
-    client = std::move(*Client::create(access));
-    KubernetesRuntimeOptions options;
-    options.layout = model::StateLayout(state_);
-    options.namespaces = {kNs};
-    options.error_backoff = std::chrono::milliseconds(20);
+    state_ = state_dir_.path();
+    client = testing::testClient(server.url());
+    KubernetesRuntimeOptions options = testing::testRuntimeOptions(state_, {kNs});
     options.place_jobs = place_jobs;
     runtime = std::make_unique<KubernetesRuntime>(io, *client, options);
     runtime->setExitCallback([this](const runtime::RunExit& e) { exits.push_back(e); });
@@ -383,18 +379,10 @@ class Harness {
       return it->second;
     });
   }
-  ~Harness() {
-    runtime.reset();
-    fs::remove_all(state_);
-  }
+  ~Harness() { runtime.reset(); }
 
   bool runUntil(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.run_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return testing::runLoopUntil(io, done, timeout);
   }
 
   void watch() {
@@ -441,6 +429,7 @@ class Harness {
   std::map<std::string, std::int64_t> ids;
   std::int64_t next_id = 100;
   bool refuse = false;
+  testing::TempStateDir state_dir_{"place"};
   fs::path state_;
 };
 

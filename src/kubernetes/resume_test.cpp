@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "fake_api_server.hpp"
+#include "runtime_test_support.hpp"
 #include "kubernetes/kubernetes_runtime.hpp"
 
 namespace tjf::kubernetes {
@@ -68,23 +69,15 @@ class Harness {
  public:
   explicit Harness(std::chrono::milliseconds save_interval = std::chrono::milliseconds(10))
       : save_interval_(save_interval) {
-    char tmpl[] = "/tmp/tjf-k8s-resume-XXXXXX";
-    state_ = ::mkdtemp(tmpl);
-    ClusterAccess access{.server = server.url(), .token = "t"};
-    client = std::move(*Client::create(access));
+    state_ = state_dir_.path();
+    client = testing::testClient(server.url());
     start();
   }
-  ~Harness() {
-    runtime.reset();
-    fs::remove_all(state_);
-  }
+  ~Harness() { runtime.reset(); }
 
   // A new runtime over the same state directory (the previous one stopped, as tjfd does).
   void start() {
-    KubernetesRuntimeOptions options;
-    options.layout = model::StateLayout(state_);
-    options.namespaces = {kNs};
-    options.error_backoff = std::chrono::milliseconds(20);
+    KubernetesRuntimeOptions options = testing::testRuntimeOptions(state_, {kNs});
     options.resume_replay_timeout_seconds = replay_timeout_seconds;
     options.resume_save_interval = save_interval_;
     runtime = std::make_unique<KubernetesRuntime>(io, *client, options);
@@ -106,12 +99,7 @@ class Harness {
   void stop() { runtime.reset(); }
 
   bool runUntil(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.run_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return testing::runLoopUntil(io, done, timeout);
   }
   void watch() {
     runtime->startWatching();
@@ -144,6 +132,7 @@ class Harness {
   std::int64_t next_id = 100;
   int replay_timeout_seconds = 1;  // for the next start()
   std::chrono::milliseconds save_interval_;
+  testing::TempStateDir state_dir_{"resume"};
   fs::path state_;
 };
 
