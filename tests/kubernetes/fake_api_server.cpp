@@ -255,13 +255,29 @@ void FakeApiServer::acceptLoop() {
       if (stopping_) return;
       continue;
     }
-    std::lock_guard lock(mutex_);
+    // A long-lived server (tjf-fake-kube-apiserver) must not keep a thread per past request:
+    // the connections that have ended are joined here.
+    std::vector<std::thread> ended;
+    std::unique_lock lock(mutex_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (std::find(finished_workers_.begin(), finished_workers_.end(), it->get_id()) != finished_workers_.end()) {
+        ended.push_back(std::move(*it));
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    finished_workers_.clear();
     if (stopping_) {
       ::close(fd);
+      lock.unlock();
+      for (auto& t : ended) t.join();
       return;
     }
     connections_.push_back(fd);
     workers_.emplace_back([this, fd] { serve(fd); });
+    lock.unlock();
+    for (auto& t : ended) t.join();  // they are past their last use of the lock
   }
 }
 
@@ -325,6 +341,8 @@ void FakeApiServer::serve(int fd) {
     connections_.erase(std::remove(connections_.begin(), connections_.end(), fd), connections_.end());
   }
   ::close(fd);
+  std::lock_guard lock(mutex_);
+  finished_workers_.push_back(std::this_thread::get_id());
 }
 
 void FakeApiServer::handle(int fd, const RecordedRequest& request) {

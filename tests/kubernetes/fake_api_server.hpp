@@ -174,6 +174,7 @@ class FakeApiServer {
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   std::vector<std::thread> workers_;
+  std::vector<std::thread::id> finished_workers_;  // serve() has returned: join them (mutex_)
   std::vector<int> connections_;
 
   mutable std::mutex mutex_;

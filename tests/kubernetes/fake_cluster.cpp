@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -282,7 +283,8 @@ Usage podUsage(const json& pod) {
   for (const auto& c : pod.value("/spec/containers"_json_pointer, json::array())) {
     const json resources = c.value("resources", json::object());
     for (const char* kind : {"requests", "limits"}) {
-      for (const auto& [name, value] : resources.value(kind, json::object()).items()) {
+      const json quantities = resources.value(kind, json::object());  // items() does not own it
+      for (const auto& [name, value] : quantities.items()) {
         const auto v = quantityValue(value);
         if (!v) continue;
         u[std::string(kind) + "." + name] += *v;
@@ -468,6 +470,13 @@ bool waitReadable(int fd, Millis timeout) {
   return rc > 0;
 }
 
+// strerror as Go's syscall errors print it ("connection refused").
+std::string goError(int err) {
+  std::string text = std::strerror(err);
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
 // A TCP connection to 127.0.0.1:port within `timeout`, or an error message like Go's dialer.
 Result<UniqueFd> dial(const std::string& host, int port, Millis timeout) {
   const std::string where = host + ":" + std::to_string(port);
@@ -480,7 +489,7 @@ Result<UniqueFd> dial(const std::string& host, int port, Millis timeout) {
     return invalidArgument("dial tcp " + where + ": not an IPv4 address");
   }
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS) return invalidArgument("dial tcp " + where + ": connect: " + std::strerror(errno));
+    if (errno != EINPROGRESS) return invalidArgument("dial tcp " + where + ": connect: " + goError(errno));
     pollfd p{fd.get(), POLLOUT, 0};
     if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
       return invalidArgument("dial tcp " + where + ": i/o timeout");
@@ -488,7 +497,7 @@ Result<UniqueFd> dial(const std::string& host, int port, Millis timeout) {
     int error = 0;
     socklen_t len = sizeof error;
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len);
-    if (error != 0) return invalidArgument("dial tcp " + where + ": connect: " + std::strerror(error));
+    if (error != 0) return invalidArgument("dial tcp " + where + ": connect: " + goError(error));
   }
   return fd;
 }
@@ -522,7 +531,8 @@ struct LaunchSpec {
 
 // From a supervisor thread to the controller thread.
 struct FakeCluster::ContainerReport {
-  enum class Kind { kExited, kStarted, kReady, kNotReady, kUnhealthy } kind = Kind::kExited;
+  // kProbeFailed: a failed readiness probe, below or at its threshold (the kubelet's event).
+  enum class Kind { kExited, kStarted, kReady, kNotReady, kProbeFailed, kUnhealthy } kind = Kind::kExited;
   int exit_code = 0;
   int signal = 0;
   bool start_error = false;
@@ -786,10 +796,11 @@ class FakeCluster::Container {
         } else if (ok && !ready && r.successes >= std::max(1, r.probe->success_threshold)) {
           ready = true;
           report_({.kind = ContainerReport::Kind::kReady, .at = cluster_.now()});
-        } else if (!ok && ready && r.failures >= std::max(1, r.probe->failure_threshold)) {
-          ready = false;
-          report_({.kind = ContainerReport::Kind::kNotReady, .at = cluster_.now(),
-                   .message = "Readiness probe failed: " + message});
+        } else if (!ok) {
+          const bool flip = ready && r.failures >= std::max(1, r.probe->failure_threshold);
+          if (flip) ready = false;
+          report_({.kind = flip ? ContainerReport::Kind::kNotReady : ContainerReport::Kind::kProbeFailed,
+                   .at = cluster_.now(), .message = "Readiness probe failed: " + message});
         }
       }
     }
@@ -1482,7 +1493,14 @@ void FakeCluster::reconcile() {
   guarded("kubelet", [&] { syncPods(list(core, "Pod")); });
   {
     const auto pods = list(core, "Pod");
-    for (const auto& job : list(batch, "Job")) guarded("Job " + nameOf(job), [&] { syncJob(job, pods); });
+    const auto jobs = list(batch, "Job");
+    for (const auto& job : jobs) guarded("Job " + nameOf(job), [&] { syncJob(job, pods); });
+    // What the controllers remember about Jobs that are gone.
+    std::set<std::string> uids;
+    for (const auto& job : jobs) uids.insert(uidOf(job));
+    std::erase_if(job_outcomes_, [&](const auto& entry) { return !uids.count(entry.first); });
+    std::erase_if(finished_at_, [&](const auto& entry) { return !uids.count(entry.first); });
+    std::erase_if(job_failures_, [&](const auto& entry) { return !uids.count(entry.first); });
   }
   {
     const auto jobs = list(batch, "Job");
@@ -1712,6 +1730,9 @@ void FakeCluster::onContainerReport(const std::string& path, long long instance,
       st.ready = false;
       if (pod) recordEvent(*pod, "Warning", "Unhealthy", r.message, "kubelet");
       break;
+    case ContainerReport::Kind::kProbeFailed:
+      if (pod) recordEvent(*pod, "Warning", "Unhealthy", r.message, "kubelet");
+      return;
     case ContainerReport::Kind::kUnhealthy:
       if (!pod) return;
       recordEvent(*pod, "Warning", "Unhealthy", r.message, "kubelet");

@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "kubernetes/client.hpp"
 #include "kubernetes/kubernetes_runtime.hpp"
@@ -365,6 +364,20 @@ TEST_F(FakeClusterTest, ACronJobFiresWhenItsScheduleComesDue) {
   EXPECT_EQ(log(podsOfJob(name)[0]["metadata"]["name"]), "tick\n");
 }
 
+TEST_F(FakeClusterTest, AFireTooLateForTheStartingDeadlineIsMissed) {
+  create("batch/v1", "cronjobs",
+         cronJobManifest("strict", "*/5 * * * *", "true", {{"startingDeadlineSeconds", 10}}));
+  // To two minutes past the next five-minute mark: that fire is 110 s beyond its deadline.
+  const auto now = std::chrono::system_clock::now();
+  const long long minute = std::chrono::floor<std::chrono::minutes>(now).time_since_epoch().count();
+  const TimePoint target{std::chrono::minutes((minute / 5 + 1) * 5 + 2)};
+  cluster_.advanceClock(std::chrono::ceil<std::chrono::seconds>(target - now));
+  ASSERT_TRUE(eventually([&] { return !events("strict", "MissSchedule").empty(); }));
+  EXPECT_THAT(events("strict", "MissSchedule")[0]["message"].get<std::string>(),
+              MatchesRegex("Missed scheduled time to start a job: [0-9-]+T[0-9:]+Z"));
+  EXPECT_TRUE(server().objects("/apis/batch/v1/namespaces/" + kNs + "/jobs/").empty());
+}
+
 // --- Deployments
 
 TEST_F(FakeClusterTest, ADeploymentKeepsItsReplicasRunning) {
@@ -451,7 +464,6 @@ TEST_F(FakeClusterTest, AChangedPodTemplateReplacesThePods) {
            pods[0].value("/status/phase"_json_pointer, std::string()) == "Running";
   }));
   EXPECT_TRUE(processGone(old_pid));
-  const json d = *get("apps/v1", "deployments", "app");
   EXPECT_TRUE(eventually([&] {
     const auto now = get("apps/v1", "deployments", "app");
     return now && now->value("/status/observedGeneration"_json_pointer, 0) == 2;
@@ -489,13 +501,39 @@ TEST_F(FakeClusterTest, AReadinessProbeDecidesReady) {
   create("apps/v1", "deployments", deploymentManifest("shy", "sleep 30", 1, {{"readinessProbe", probe}}));
   ASSERT_TRUE(eventually([&] {
     const auto pods = podsOfApp("shy");
-    return pods.size() == 1 && pods[0].value("/status/phase"_json_pointer, std::string()) == "Running";
+    return pods.size() == 1 && !events(pods[0]["metadata"]["name"], "Unhealthy").empty();
   }));
   const json pod = podsOfApp("shy")[0];
+  EXPECT_EQ(events(pod["metadata"]["name"], "Unhealthy")[0]["message"],
+            "Readiness probe failed: dial tcp 127.0.0.1:1: connect: connection refused");
+  EXPECT_EQ(pod["status"]["phase"], "Running");
   EXPECT_EQ(pod["status"]["containerStatuses"][0]["ready"], false);
   EXPECT_FALSE(condition(pod, "Ready"));
   const json d = *get("apps/v1", "deployments", "shy");
   EXPECT_FALSE(d["status"].contains("readyReplicas"));
+}
+
+TEST_F(FakeClusterTest, HttpProbesAskTheContainersPort) {
+  // The fake API server itself answers /healthz with 200 and an unknown path with 404.
+  const int port = server().port();
+  const json good = {{"httpGet", {{"path", "/healthz"}, {"port", "api"}}}, {"periodSeconds", 1}};
+  const json bad = {{"httpGet", {{"path", "/nowhere"}, {"port", port}}}, {"periodSeconds", 1}};
+  const json ports = json::array({{{"name", "api"}, {"containerPort", port}}});
+  create("apps/v1", "deployments",
+         deploymentManifest("healthy", "sleep 30", 1, {{"readinessProbe", good}, {"ports", ports}}));
+  create("apps/v1", "deployments", deploymentManifest("unhealthy", "sleep 30", 1, {{"readinessProbe", bad}}));
+  ASSERT_TRUE(eventually([&] {
+    const auto d = get("apps/v1", "deployments", "healthy");
+    return d && d->value("/status/readyReplicas"_json_pointer, 0) == 1;
+  }));
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = podsOfApp("unhealthy");
+    return pods.size() == 1 && !events(pods[0]["metadata"]["name"], "Unhealthy").empty();
+  }));
+  const json pod = podsOfApp("unhealthy")[0];
+  EXPECT_EQ(events(pod["metadata"]["name"], "Unhealthy")[0]["message"],
+            "Readiness probe failed: HTTP probe failed with statuscode: 404");
+  EXPECT_EQ(pod["status"]["containerStatuses"][0]["ready"], false);
 }
 
 // --- Quotas and limits
@@ -530,6 +568,45 @@ TEST_F(FakeClusterTest, APodQuotaHoldsBackASecondJobUntilTheFirstFinishes) {
   ASSERT_TRUE(eventually([&] { return jobHas("second", "Complete"); }));
   EXPECT_EQ(log(podsOfJob("second")[0]["metadata"]["name"]), "second\n");
   fs::remove(flag);
+}
+
+TEST_F(FakeClusterTest, ADeploymentOverAQuotaShowsReplicaFailure) {
+  create("v1", "resourcequotas",
+         {{"apiVersion", "v1"}, {"kind", "ResourceQuota"}, {"metadata", {{"name", kNs}}}, {"spec", {{"hard", {{"pods", "1"}}}}}});
+  create("apps/v1", "deployments", deploymentManifest("pair", "sleep 30", 2));
+  ASSERT_TRUE(eventually([&] {
+    const auto d = get("apps/v1", "deployments", "pair");
+    return d && condition(*d, "ReplicaFailure").has_value();
+  }));
+  const json d = *get("apps/v1", "deployments", "pair");
+  EXPECT_EQ(condition(d, "ReplicaFailure")->value("reason", ""), "FailedCreate");
+  EXPECT_THAT(condition(d, "ReplicaFailure")->value("message", ""),
+              MatchesRegex("pods \"pair-[a-z0-9]{10}-[a-z0-9]{5}\" is forbidden: exceeded quota: tool-fake, "
+                           "requested: pods=1, used: pods=1, limited: pods=1"));
+  const std::string rs = "pair-" + podsOfApp("pair").at(0)["metadata"]["labels"]["pod-template-hash"].get<std::string>();
+  ASSERT_FALSE(events(rs, "FailedCreate").empty());
+  EXPECT_EQ(events(rs, "FailedCreate")[0]["involvedObject"]["kind"], "ReplicaSet");
+  EXPECT_EQ(podsOfApp("pair").size(), 1u);
+}
+
+TEST_F(FakeClusterTest, AComputeQuotaNeedsContainersToSetWhatItCounts) {
+  create("v1", "resourcequotas",
+         {{"apiVersion", "v1"}, {"kind", "ResourceQuota"}, {"metadata", {{"name", kNs}}},
+          {"spec", {{"hard", {{"limits.memory", "1Gi"}, {"limits.cpu", "2"}}}}}});
+  json container = {{"name", "job"}, {"image", "x"}, {"command", {"true"}}};
+  json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "bare"}}},
+              {"spec", {{"restartPolicy", "Never"}, {"containers", json::array({container})}}}};
+  auto refused = client_->create(resourcePath("v1", "pods", kNs), pod);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().http_status, 403);
+  EXPECT_EQ(refused.error().message, "pods \"bare\" is forbidden: failed quota: tool-fake: must specify limits.cpu,limits.memory");
+  pod["metadata"]["name"] = "big";
+  pod["spec"]["containers"][0]["resources"] = {{"limits", {{"memory", "2Gi"}, {"cpu", "500m"}}}};
+  refused = client_->create(resourcePath("v1", "pods", kNs), pod);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "pods \"big\" is forbidden: exceeded quota: tool-fake, requested: limits.memory=2Gi, "
+            "used: limits.memory=0, limited: limits.memory=1Gi");
 }
 
 TEST_F(FakeClusterTest, ALimitRangeMaximumRefusesPodsWithTheRealMessages) {
@@ -667,6 +744,15 @@ TEST(FakeKubeApiserver, ServesTheApiAndStopsEveryPodOnSigterm) {
     ::_exit(127);
   }
   ::close(out[1]);
+  // Stops the server (and so its pods) whatever happens to the test.
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid <= 0) return;
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reaper{server};
   // It prints its "listening" line after the URL file is in place.
   std::string banner;
   char c;
@@ -687,7 +773,7 @@ TEST(FakeKubeApiserver, ServesTheApiAndStopsEveryPodOnSigterm) {
   ASSERT_TRUE(version) << version.error().message;
   EXPECT_THAT((*version)["gitVersion"].get<std::string>(), HasSubstr("fake"));
 
-  ASSERT_TRUE(client->create(resourcePath("batch/v1", "jobs", kNs), jobManifest("long", "sleep 60", {}, 30)));
+  ASSERT_TRUE(client->create(resourcePath("batch/v1", "jobs", kNs), jobManifest("long", "sleep 60", json::object(), 30)));
   pid_t pid = 0;
   auto watched = client->watch(resourcePath("v1", "pods", kNs), {.timeout_seconds = 10}, [&](const WatchEvent& e) {
     if (e.object.value("/status/phase"_json_pointer, std::string()) == "Running") pid = pidOf(e.object);
@@ -700,6 +786,7 @@ TEST(FakeKubeApiserver, ServesTheApiAndStopsEveryPodOnSigterm) {
   ASSERT_EQ(::kill(server, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(server, &status, 0), server);
+  reaper.pid = 0;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_TRUE(processGone(pid)) << "the pod's process went with the fake API server";
   std::ifstream log(dir / "state.log");

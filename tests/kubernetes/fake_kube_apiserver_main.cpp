@@ -3,6 +3,7 @@
 // here, runs its jobs as local processes. It is built only with the test suite.
 //
 //   tjf-fake-kube-apiserver [--port 0] [--url-file FILE] [--token TOKEN] [--state-log FILE]
+//                           [--bookmark-seconds 60]
 //
 // When it listens, it writes its URL (`http://127.0.0.1:<port>`, no newline) to --url-file by
 // an atomic rename, and prints it. SIGTERM or SIGINT stop it: every pod process it started gets
@@ -35,8 +36,14 @@ int main(int argc, char** argv) {
   app.add_option("--url-file", url_file, "Write the server's URL to this file once it listens");
   app.add_option("--token", options.token, "Require 'Authorization: Bearer TOKEN' on every request");
   app.add_option("--state-log", state_log, "Append a line per controller action and API change to this file");
+  int bookmark_seconds = 60;
+  app.add_option("--bookmark-seconds", bookmark_seconds,
+                 "Send a BOOKMARK to watches that allow them this often (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   options.state_log = state_log;
+  options.bookmark_period = std::chrono::seconds(bookmark_seconds);
 
   // SIGTERM and SIGINT are taken by sigwait() below; block them before any thread exists, so
   // that every thread inherits the mask. Pod processes get a clean mask and default handlers.
