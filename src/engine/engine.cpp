@@ -43,6 +43,10 @@ Engine::Engine(asio::io_context& io, store::Store& store, runtime::Runtime& runt
   runtime_.setExitCallback([this](const runtime::RunExit& exit) { onExit(exit); });
   runtime_.setNoteCallback(
       [this](std::int64_t run_id, const std::string& note) { onNote(run_id, note); });
+  runtime_.setJobNoteCallback(
+      [this](const std::string& tool, const std::string& job, const std::string& note) {
+        onJobNote(tool, job, note);
+      });
   runtime_.setRunObserver(
       [this](const runtime::ObservedRun& observed) { return onObservedRun(observed); });
   prober_ = options_.prober;
@@ -860,6 +864,7 @@ void Engine::reconcilePlaced(const model::JobRecord& job,
     if (!placement) {
       // Valid when it was created, not placeable now (its image or tool has gone): the previous
       // generation, if any, stays placed until the configuration knows them again.
+      onJobNote(job.tool, job.spec.name, "Unable to start: " + placement.error().message);
       return logError("place job '" + job.spec.name + "' of tool '" + job.tool + "'",
                       placement.error());
     }
@@ -880,12 +885,38 @@ void Engine::reconcilePlaced(const model::JobRecord& job,
 }
 
 void Engine::unplace(std::int64_t job_id) {
+  job_notes_.erase(job_id);
   auto placed = placed_.find(job_id);
   if (placed == placed_.end()) return;
   if (auto ok = runtime_.removeJob(placed->second.tool, placed->second.job_name); !ok) {
     logError("remove job '" + placed->second.job_name + "'", ok.error());
   }
   placed_.erase(placed);
+}
+
+std::string Engine::jobNote(std::int64_t job_id) const {
+  auto it = job_notes_.find(job_id);
+  return it == job_notes_.end() ? std::string() : it->second;
+}
+
+void Engine::onJobNote(const std::string& tool, const std::string& job_name,
+                       const std::string& note) {
+  auto job = store_.findJob(tool, job_name);
+  if (!job || !*job) return;
+  const std::int64_t id = (*job)->id;
+  if (jobNote(id) == note) return;
+  if (note.empty()) {
+    job_notes_.erase(id);
+    return;
+  }
+  job_notes_[id] = note;
+  // Also in the job's history, where `show` and the email notices look.
+  if (auto ok = store_.addEvent(store::EventRecord{.time = clock_.now(), .tool = tool,
+                                                   .job_name = job_name, .kind = "waiting",
+                                                   .message = note});
+      !ok) {
+    logError("record a note on job '" + job_name + "'", ok.error());
+  }
 }
 
 std::optional<std::int64_t> Engine::onObservedRun(const runtime::ObservedRun& observed) {

@@ -66,6 +66,11 @@ class Engine {
 
   const EngineOptions& options() const { return options_; }
 
+  // What the runtime says about a placed job as a whole, e.g. "Unable to start, out of quota for
+  // pods" or why its definition could not be placed; "" when nothing. In memory only: the
+  // runtime says it again after a restart.
+  std::string jobNote(std::int64_t job_id) const;
+
   // Whether a running run of a health-checked continuous job has passed its startup check. Kept
   // in memory only: after a daemon restart, false until the run's first probe passes.
   bool healthCheckPassed(std::int64_t run_id) const;
@@ -148,6 +153,8 @@ class Engine {
   // What has been placed, by job id (in memory: a restarted daemon places every job once more,
   // which the runtime makes a no-op when nothing changed).
   std::map<std::int64_t, Placed> placed_;
+  std::map<std::int64_t, std::string> job_notes_;  // jobNote()
+  void onJobNote(const std::string& tool, const std::string& job_name, const std::string& note);
 
   // ---- Scheduled jobs (engine.cpp, "Scheduled jobs"; decide_scheduled.hpp) ----
   // One timer for all schedules: it wakes at the earliest due time in fire_queue_, and only the

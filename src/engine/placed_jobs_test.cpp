@@ -35,6 +35,7 @@ class PlacingRuntime final : public runtime::Runtime {
   bool placesJobs(model::JobType type) const override { return type != model::JobType::kOneOff; }
   void setRunObserver(RunObserver observer) override { observe = std::move(observer); }
   void setNoteCallback(NoteCallback callback) override { note = std::move(callback); }
+  void setJobNoteCallback(JobNoteCallback callback) override { job_note = std::move(callback); }
   Status placeJob(const runtime::JobPlacement& placement) override {
     placements.push_back(placement);
     return {};
@@ -50,6 +51,7 @@ class PlacingRuntime final : public runtime::Runtime {
   ExitCallback on_exit;
   RunObserver observe;
   NoteCallback note;
+  JobNoteCallback job_note;
   std::vector<std::int64_t> started;
   std::vector<std::int64_t> stopped;
   std::vector<runtime::RunHandle> adopted;
@@ -245,6 +247,21 @@ TEST_F(PlacedJobsTest, DeletedJobsAreRemovedAndRecoveryNamesTheJobsToKeep) {
   const std::vector<std::pair<std::string, std::string>> removed = {{"tool", "web"}};
   EXPECT_EQ(runtime_.removed, removed);
   EXPECT_EQ(runtime_.stopped, std::vector<std::int64_t>{*id});
+}
+
+TEST_F(PlacedJobsTest, ARuntimesNoteOnAPlacedJobHoldsUntilItClears) {
+  const auto job = addJob("web", model::JobType::kContinuous);
+  EXPECT_EQ(engine_->jobNote(job.id), "");
+  ASSERT_TRUE(runtime_.job_note);
+  runtime_.job_note("tool", "web", "Unable to start, out of quota for pods");
+  EXPECT_EQ(engine_->jobNote(job.id), "Unable to start, out of quota for pods");
+  auto events = store_->eventsOfJob("tool", "web", 10);
+  ASSERT_TRUE(events && !events->empty());
+  EXPECT_EQ(events->front().kind, "waiting");
+  EXPECT_EQ(events->front().message, "Unable to start, out of quota for pods");
+  runtime_.job_note("tool", "web", "");
+  EXPECT_EQ(engine_->jobNote(job.id), "");
+  runtime_.job_note("tool", "nosuchjob", "x");  // ignored
 }
 
 TEST_F(PlacedJobsTest, ARuntimesNoteOnALiveRunIsRecordedUntilItClears) {

@@ -117,6 +117,11 @@ class Runtime {
   // A note about a live run that a person should see while it lasts, such as "Unable to start,
   // out of quota for pods" while a cluster holds the run's pods back; "" when it no longer holds.
   using NoteCallback = std::function<void(std::int64_t run_id, const std::string& note)>;
+  // A note about a placed job as a whole, while it holds: its definition could not be placed
+  // (refused by the cluster), or the cluster cannot start its runs (out of quota, an image that
+  // cannot be pulled). "" when it no longer holds.
+  using JobNoteCallback = std::function<void(const std::string& tool, const std::string& job_name,
+                                             const std::string& note)>;
   // Answers an observed run with the id the engine recorded it under, or nullopt when the
   // engine does not want it tracked (no such job, not a placed job, or a run already ended).
   using RunObserver = std::function<std::optional<std::int64_t>(const ObservedRun&)>;
@@ -144,6 +149,9 @@ class Runtime {
   virtual void setNoteCallback(NoteCallback /*callback*/) {}
 
   // -- the job-level seam; the defaults say "not supported" (the local runtime) --
+  // Called once, before recovery, on the loop thread; job notes come on the loop thread, when they
+  // change (and again after a restart of the daemon, as the runtime finds them anew).
+  virtual void setJobNoteCallback(JobNoteCallback /*callback*/) {}
   // Whether jobs of this type are placed whole (placeJob) instead of run by the engine.
   virtual bool placesJobs(model::JobType /*type*/) const { return false; }
   // Called once, before recovery, on the loop thread; observed runs are reported through it, on

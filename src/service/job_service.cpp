@@ -346,6 +346,13 @@ Result<JobView> JobService::view(const model::JobRecord& job) {
   } else {
     v.status = oneOffStatus(v.resolved ? *v.resolved : fallback, current, clock_.now());
   }
+  // The runtime's word on a placed job as a whole (engine.hpp, jobNote): it replaces a status
+  // that would only say "Not running" or "Waiting for scheduled time" without saying why.
+  if (const std::string note = engine_.jobNote(job.id);
+      !note.empty() && job.spec.type != model::JobType::kOneOff && v.status.state != "running") {
+    v.status.status_short = note;
+    v.status.messages.push_back(note);
+  }
   // Say it where the user looks instead of pretending (quota.hpp, limitsNote).
   if (options_.quotas && !options_.quotas->limitsNote().empty()) {
     v.status.status_long += (v.status.status_long.empty() ? "" : " ") + options_.quotas->limitsNote();
