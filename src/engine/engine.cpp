@@ -188,8 +188,11 @@ void Engine::apply(const model::JobRecord* job, const Action& action) {
     auto inserted = store_.insertRun(run);
     if (!inserted) return logError("create a run of '" + job->spec.name + "'", inserted.error());
     if (create->not_before && *create->not_before > now) {
-      event(*inserted, "retry-scheduled",
-            "attempt " + std::to_string(create->attempt) + " starts at " +
+      // A continuous job restarts after its back-off; other jobs retry a failed attempt.
+      const bool restart = job->spec.type == model::JobType::kContinuous;
+      event(*inserted, restart ? "restart-scheduled" : "retry-scheduled",
+            (restart ? "restart " + std::to_string(create->attempt - 1) + " starts at "
+                     : "attempt " + std::to_string(create->attempt) + " starts at ") +
                 formatIsoUtc(*create->not_before));
       wakeAt(job->id, *create->not_before);
       return;

@@ -35,8 +35,8 @@ std::optional<NoticeKind> noticeKindFromString(std::string_view s);
 // Sorts one engine event (`events.kind`, see Engine::event) about `run` into a kind, or nullopt
 // for events that are never mailed: runs stopped by tjf at the user's request (delete, flush,
 // restart, update: upstream drops pods that are being deleted), pending runs cancelled for the
-// same reasons, and bookkeeping events ("stopping", "retry-scheduled", "health-check-failed":
-// the run's end says the same with its reason). `run` is the run as it is now; only fields that
+// same reasons, and bookkeeping events ("stopping", "retry-scheduled", "restart-scheduled",
+// "waiting", "health-check-failed": the run's end says the same with its reason). `run` is the run as it is now; only fields that
 // do not change after the event are used (attempt, and the end fields for end events).
 std::optional<NoticeKind> classify(std::string_view event_kind, const model::RunRecord& run);
 

@@ -57,6 +57,8 @@ TEST(ClassifyTest, EndsAreSortedByTheRunsReason) {
       // Bookkeeping events: the run's end says it with its reason.
       {"stopping", RunState::kRunning, RunReason::kNone, std::nullopt},
       {"retry-scheduled", RunState::kPending, RunReason::kNone, std::nullopt},
+      {"restart-scheduled", RunState::kPending, RunReason::kNone, std::nullopt},
+      {"waiting", RunState::kRunning, RunReason::kNone, std::nullopt},
       {"health-check-failed", RunState::kRunning, RunReason::kHealthCheckFailed, std::nullopt},
       {"something-new", RunState::kFailed, RunReason::kError, std::nullopt},
   };
