@@ -49,6 +49,32 @@ std::optional<FailedCreate> failedCreateOf(const json& event) {
                       .text = message};
 }
 
+std::string involvedCronJobKey(const json& event) {
+  if (!event.is_object() || stringAt(event, "/involvedObject/kind"_json_pointer) != "CronJob" ||
+      stringAt(event, "/reason"_json_pointer) != "FailedCreate") {
+    return {};
+  }
+  const std::string name = stringAt(event, "/involvedObject/name"_json_pointer);
+  std::string ns = stringAt(event, "/involvedObject/namespace"_json_pointer);
+  if (ns.empty()) ns = stringAt(event, "/metadata/namespace"_json_pointer);
+  if (name.empty() || ns.empty()) return {};
+  return ns + "/" + name;
+}
+
+std::optional<std::string> cronJobRefusalNote(const json& event) {
+  if (involvedCronJobKey(event).empty()) return std::nullopt;
+  if (auto quota = outOfQuotaStatus(event)) return *quota;
+  std::string message = stringAt(event, "/message"_json_pointer);
+  // The CronJob controller's words: "Error creating job: <the API server's message>".
+  for (std::string_view prefix : {"Error creating job: ", "Error creating: "}) {
+    if (message.starts_with(prefix)) {
+      message.erase(0, prefix.size());
+      break;
+    }
+  }
+  return "Unable to start: " + message;
+}
+
 std::optional<TimePoint> eventLastSeen(const json& event) {
   for (const auto* at : {"/series/lastObservedTime", "/lastTimestamp", "/eventTime", "/metadata/creationTimestamp"}) {
     const std::string text = event.is_object() ? stringAt(event, json::json_pointer(at)) : std::string();

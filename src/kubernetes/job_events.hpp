@@ -27,6 +27,10 @@ using nlohmann::json;
 // The Events a runtime watches for refused pods of Jobs. A real API server supports both fields
 // in an Event field selector; the runtime still checks the kind itself.
 inline constexpr std::string_view kJobFailedCreateSelector = "involvedObject.kind=Job,reason=FailedCreate";
+// Every FailedCreate Event: those of Jobs (a refused pod) and of CronJobs (a refused Job, e.g.
+// over `count/jobs.batch`). The KubernetesRuntime watches this one and sorts by kind itself (a
+// field selector cannot say "Job or CronJob").
+inline constexpr std::string_view kFailedCreateSelector = "reason=FailedCreate";
 
 enum class PodRefusal {
   kQuota,       // over the namespace's ResourceQuota: waits for room
@@ -46,6 +50,15 @@ std::optional<FailedCreate> failedCreateOf(const json& event);
 
 // "<namespace>/<name>" of the Job an Event is about; empty when it is not about a Job.
 std::string involvedJobKey(const json& event);
+
+// "<namespace>/<name>" of the CronJob a FailedCreate Event is about; empty for any other Event.
+std::string involvedCronJobKey(const json& event);
+
+// What a CronJob's FailedCreate Event ("Error creating job: jobs.batch \"x\" is forbidden:
+// exceeded quota: ...") means for the placed job: the quota note ("Unable to start, out of quota
+// for jobs"), else "Unable to start: <the message without the controller's prefix>". nullopt for
+// every other Event.
+std::optional<std::string> cronJobRefusalNote(const json& event);
 
 // When an Event last happened: series.lastObservedTime (events.k8s.io writers), lastTimestamp,
 // eventTime, else its creationTimestamp; nullopt when it carries none.

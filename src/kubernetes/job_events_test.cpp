@@ -91,6 +91,23 @@ TEST(JobEvents, TheInvolvedJobAndWhenTheEventLastHappened) {
   EXPECT_FALSE(eventLastSeen(json::object()));
 }
 
+// A CronJob's refused Job (the CronJob controller's Event): a note for the placed job.
+TEST(JobEvents, ACronJobsRefusedJobIsAJobNote) {
+  const json quota = jobEvent(
+      "Error creating job: jobs.batch \"bigjob-29000000\" is forbidden: exceeded quota: tool-demo, requested: "
+      "count/jobs.batch=1, used: count/jobs.batch=2, limited: count/jobs.batch=2",
+      "CronJob");
+  EXPECT_EQ(involvedCronJobKey(quota), "tool-demo/bigjob");
+  EXPECT_EQ(involvedJobKey(quota), "") << "not a Job's";
+  EXPECT_FALSE(failedCreateOf(quota)) << "not a run's refusal";
+  EXPECT_EQ(cronJobRefusalNote(quota), "Unable to start, out of quota for jobs");
+  const json webhook = jobEvent("Error creating job: admission webhook \"x\" denied the request: no", "CronJob");
+  EXPECT_EQ(cronJobRefusalNote(webhook), "Unable to start: admission webhook \"x\" denied the request: no");
+  EXPECT_FALSE(cronJobRefusalNote(jobEvent("Error creating: pods ...", "Job")));
+  EXPECT_FALSE(cronJobRefusalNote(jobEvent("Missed scheduled time", "CronJob", "MissSchedule")));
+  EXPECT_EQ(involvedCronJobKey(jobEvent("x", "CronJob", "SuccessfulCreate")), "");
+}
+
 TEST(ResumePoint, IsSavedAtomicallyAndReadBack) {
   char tmpl[] = "/tmp/tjf-k8s-resume-XXXXXX";
   const std::filesystem::path root = ::mkdtemp(tmpl);

@@ -212,12 +212,15 @@ struct KubernetesRuntime::Scope {
   bool jobs_listed = false;
   bool pods_listed = false;
   bool events_listed = false;
+  bool deployments_listed = false;
   std::unique_ptr<Reflector> jobs;
   std::unique_ptr<Reflector> pods;
-  std::unique_ptr<Reflector> events;  // FailedCreate Events of Jobs
+  std::unique_ptr<Reflector> events;  // FailedCreate Events of Jobs and CronJobs
+  std::unique_ptr<Reflector> deployments;  // managed Deployments (job notes)
   std::thread jobs_thread;
   std::thread pods_thread;
   std::thread events_thread;
+  std::thread deployments_thread;
   // Set before the threads start, then the Jobs reflector thread's: the saved position (or why
   // none is used) and whether the first list's replay has happened.
   std::optional<ResumePoint> resume;
@@ -247,11 +250,13 @@ KubernetesRuntime::~KubernetesRuntime() {
     scope->jobs->stop();
     scope->pods->stop();
     scope->events->stop();
+    scope->deployments->stop();
   }
   for (auto& scope : scopes_) {
     scope->jobs_thread.join();
     scope->pods_thread.join();
     scope->events_thread.join();
+    scope->deployments_thread.join();
   }
   worker_.reset();
   // The last positions, written here (the worker is gone): a daemon that stops saves how far it
@@ -363,7 +368,7 @@ void KubernetesRuntime::startWatching() {
     // Events carry no labels of the Job they are about, so these are selected by field.
     scope->events = std::make_unique<Reflector>(
         client_, resourcePath("v1", "events", scope->ns),
-        ReflectorOptions{.field_selector = std::string(kJobFailedCreateSelector),
+        ReflectorOptions{.field_selector = std::string(kFailedCreateSelector),
                          .watch_timeout_seconds = options_.watch_timeout_seconds,
                          .error_backoff = options_.error_backoff},
         ReflectorHandler{
@@ -372,9 +377,19 @@ void KubernetesRuntime::startWatching() {
             },
             .on_event = [this](const WatchEvent& e) { toLoop([this, e] { onFailedCreate(e.type, e.object); }); },
             .on_error = [](const ApiError& error) { logWarning("watching the Events of Jobs: " + error.message); }});
+    // The placed Deployments, for their ReplicaFailure condition (job notes).
+    scope->deployments = std::make_unique<Reflector>(
+        client_, resourcePath("apps/v1", "deployments", scope->ns), reflector_options,
+        ReflectorHandler{
+            .on_list = [this, i](const std::vector<json>& items, const std::string&) {
+              toLoop([this, i, items] { onDeploymentsListed(i, items); });
+            },
+            .on_event = [this](const WatchEvent& e) { toLoop([this, e] { onDeployment(e.type, e.object); }); },
+            .on_error = [](const ApiError& error) { logWarning("watching deployments: " + error.message); }});
     scope->jobs_thread = std::thread([s] { s->jobs->run(); });
     scope->pods_thread = std::thread([s] { s->pods->run(); });
     scope->events_thread = std::thread([s] { s->events->run(); });
+    scope->deployments_thread = std::thread([s] { s->deployments->run(); });
     scopes_.push_back(std::move(scope));
   }
 }
@@ -623,6 +638,7 @@ void KubernetesRuntime::onJobsListed(std::size_t scope_index, const std::vector<
     applyReplay(scope_index, replay);
     scope.jobs_listed = true;
     checkSynced();
+    refreshJobNotes(scope_index);
   }
   advance(scope_index, true, version);
 }
@@ -765,6 +781,7 @@ void KubernetesRuntime::onPodsListed(std::size_t scope_index, const std::vector<
   if (!scope.pods_listed) {
     scope.pods_listed = true;
     checkSynced();
+    refreshJobNotes(scope_index);
   }
 }
 
@@ -864,6 +881,15 @@ void KubernetesRuntime::track(std::int64_t run_id, const runtime::ObservedRun& o
 }
 
 void KubernetesRuntime::onCronJobRun(const json& job) {
+  // A Job the CronJob made: a refusal before it is over (job notes).
+  if (const auto job_key = jobKeyOf(job, options_.manifests.namespace_prefix)) {
+    const auto created = parseKubernetesTime(job.value("/metadata/creationTimestamp"_json_pointer, std::string()));
+    auto& newest = job_note_sources_[*job_key].cron_newest_job;
+    if (created && (!newest || *created > *newest)) {
+      newest = created;
+      updateJobNote(*job_key);
+    }
+  }
   const std::string key = keyOf(job);
   CronJobRun& cron = cron_runs_[key];
   cron.job = job;
@@ -953,6 +979,7 @@ void KubernetesRuntime::onPod(const std::string& type, const json& pod) {
 }
 
 void KubernetesRuntime::onDeploymentPod(const json& pod) {
+  notePod(pod, false);
   const std::string key = keyOf(pod);
   deployment_pods_[key].pod = pod;
   // The incarnation being tracked: has it ended?
@@ -996,6 +1023,7 @@ void KubernetesRuntime::onDeploymentPod(const json& pod) {
 }
 
 void KubernetesRuntime::onDeploymentPodGone(const std::string& key, const json& last_pod) {
+  notePod(last_pod, true);
   auto it = deployment_pods_.find(key);
   if (it == deployment_pods_.end()) return;
   const auto run_id = it->second.run_id;
@@ -1288,6 +1316,7 @@ void KubernetesRuntime::onEventsListed(std::size_t scope_index, const std::vecto
   }
   scope.events_listed = true;
   for (const auto& event : events) onFailedCreate("ADDED", event);
+  refreshJobNotes(scope_index);
   // Runs of the scope that no event is about: their note is "" (which clears a note saved
   // before a restart).
   std::vector<std::int64_t> ids;
@@ -1298,6 +1327,7 @@ void KubernetesRuntime::onEventsListed(std::size_t scope_index, const std::vecto
 }
 
 void KubernetesRuntime::onFailedCreate(const std::string& type, const json& event) {
+  if (!involvedCronJobKey(event).empty()) return onCronJobRefusal(type, event);
   const std::string key = involvedJobKey(event);
   if (key.empty() || event.value("reason", "") != "FailedCreate") return;
   auto found = failed_creates_.find(key);
@@ -1374,6 +1404,130 @@ void KubernetesRuntime::evaluateStart(std::int64_t run_id) {
   if (on_note_) on_note_(run_id, note);
 }
 
+// ---- Job notes: why a placed job does not run ----------------------------------------------------
+
+void KubernetesRuntime::onDeploymentsListed(std::size_t scope_index, const std::vector<json>& deployments) {
+  Scope& scope = *scopes_[scope_index];
+  std::set<std::string> present;
+  for (const auto& deployment : deployments) present.insert(keyOf(deployment));
+  // A relist: Deployments of the scope it lacks are gone.
+  std::vector<std::pair<JobKey, std::string>> gone;
+  for (const auto& [key, sources] : job_note_sources_) {
+    for (const auto& [name, note] : sources.deployments) {
+      if (inScope(scope, name.substr(0, name.find('/'))) && !present.count(name)) gone.emplace_back(key, name);
+    }
+  }
+  for (const auto& [key, name] : gone) job_note_sources_[key].deployments.erase(name);
+  for (const auto& deployment : deployments) onDeployment("MODIFIED", deployment);
+  scope.deployments_listed = true;
+  refreshJobNotes(scope_index);
+}
+
+void KubernetesRuntime::onDeployment(const std::string& type, const json& deployment) {
+  const auto key = jobKeyOf(deployment, options_.manifests.namespace_prefix);
+  if (!key) return;
+  const std::string note = type == "DELETED" ? std::string() : deploymentNote(deployment);
+  auto& notes = job_note_sources_[*key].deployments;
+  if (note.empty()) {
+    notes.erase(keyOf(deployment));
+  } else {
+    notes[keyOf(deployment)] = note;
+  }
+  updateJobNote(*key);
+}
+
+void KubernetesRuntime::onCronJobRefusal(const std::string& type, const json& event) {
+  // Expired (after about an hour): the note stays until the CronJob makes a Job.
+  if (type == "DELETED") return;
+  const std::string involved = involvedCronJobKey(event);
+  const auto slash = involved.find('/');
+  const json cronjob = {{"metadata", {{"namespace", involved.substr(0, slash)}, {"name", involved.substr(slash + 1)}}}};
+  const auto key = jobKeyOf(cronjob, options_.manifests.namespace_prefix);
+  if (!key) return;
+  auto& refusal = job_note_sources_[*key].cron_refusal;
+  if (refusal) {
+    // Several refusals (one Event per message; a repeat updates its lastTimestamp): the newest.
+    const auto known = eventLastSeen(*refusal);
+    const auto seen = eventLastSeen(event);
+    if (known && seen && *seen < *known) return;
+  }
+  refusal = event;
+  updateJobNote(*key);
+}
+
+void KubernetesRuntime::notePod(const json& pod, bool gone) {
+  const auto key = jobKeyOf(pod, options_.manifests.namespace_prefix);
+  if (!key) return;
+  auto& pods = job_note_sources_[*key].pods;
+  if (gone) {
+    pods.erase(keyOf(pod));
+  } else {
+    pods[keyOf(pod)] = JobNoteSources::PodView{.waiting = containerWaitNote(pod), .running = containerRunning(pod)};
+  }
+  updateJobNote(*key);
+}
+
+std::string KubernetesRuntime::jobNoteOf(const JobKey& key) const {
+  auto found = job_note_sources_.find(key);
+  if (found == job_note_sources_.end()) return {};
+  const JobNoteSources& sources = found->second;
+  if (!sources.placement.empty()) return sources.placement;
+  if (!sources.deployments.empty()) return sources.deployments.begin()->second;
+  const bool running = std::any_of(sources.pods.begin(), sources.pods.end(),
+                                   [](const auto& pod) { return pod.second.running; });
+  if (!running) {
+    for (const auto& [name, pod] : sources.pods) {
+      if (!pod.waiting.empty()) return pod.waiting;
+    }
+  }
+  if (sources.cron_refusal) {
+    // Over once the CronJob has made a Job since (at the same second: the Job is the newer).
+    const auto seen = eventLastSeen(*sources.cron_refusal);
+    if (!sources.cron_newest_job || (seen && *seen > *sources.cron_newest_job)) {
+      if (auto note = cronJobRefusalNote(*sources.cron_refusal)) return *note;
+    }
+  }
+  return {};
+}
+
+// Whether the watches of the job's namespace have all listed once: before that a note would be
+// a guess (a restarted daemon would clear and set notes as the lists come in, one by one).
+bool KubernetesRuntime::jobNotesReady(const std::string& ns) const {
+  const Scope* scope = scopeOf(ns);
+  if (!scope) return true;  // not watched: only placement refusals can be known
+  return scope->jobs_listed && scope->pods_listed && scope->events_listed && scope->deployments_listed;
+}
+
+void KubernetesRuntime::updateJobNote(const JobKey& key, bool force) {
+  if (!jobNotesReady(namespaceFor(key.first, options_.manifests))) {
+    if (force) job_notes_forced_.insert(key);
+    return;
+  }
+  force = job_notes_forced_.erase(key) > 0 || force;
+  const std::string note = jobNoteOf(key);
+  auto last = job_notes_.find(key);
+  const bool changed = last == job_notes_.end() ? !note.empty() : last->second != note;
+  if (note.empty()) {
+    if (last != job_notes_.end()) job_notes_.erase(last);
+  } else {
+    job_notes_[key] = note;
+  }
+  if (auto sources = job_note_sources_.find(key); sources != job_note_sources_.end() && sources->second.empty()) {
+    job_note_sources_.erase(sources);
+  }
+  if ((changed || force) && on_job_note_) on_job_note_(key.first, key.second, note);
+}
+
+void KubernetesRuntime::refreshJobNotes(std::size_t scope_index) {
+  const Scope& scope = *scopes_[scope_index];
+  std::set<JobKey> keys(job_notes_forced_.begin(), job_notes_forced_.end());
+  for (const auto& [key, sources] : job_note_sources_) keys.insert(key);
+  for (const auto& [key, note] : job_notes_) keys.insert(key);
+  for (const auto& key : keys) {
+    if (inScope(scope, namespaceFor(key.first, options_.manifests))) updateJobNote(key);
+  }
+}
+
 // ---- The job-level seam ------------------------------------------------------------------------
 
 namespace {
@@ -1447,13 +1601,10 @@ Status KubernetesRuntime::placeJob(const runtime::JobPlacement& placement) {
                    .has_port = type == model::JobType::kContinuous && placement.spec.port.has_value(),
                    .concurrency = placement.resolved.concurrency_policy};
   placed_[key] = now;
+  placement_retries_.erase(key);  // this placement replaces the one a retry would write
   // What must not exist beside the new objects: the other type's workload (a job whose type
   // changed) and a Service whose port went away. Known from memory after the first placement;
   // before it (a daemon start) read first, so an unchanged job costs no write.
-  struct Removal {
-    std::string path;
-    bool read_first;
-  };
   std::vector<Removal> removals;
   const std::string ns = namespaceFor(placement.tool.name, options_.manifests);
   const std::string& name = placement.spec.name;
@@ -1466,12 +1617,21 @@ Status KubernetesRuntime::placeJob(const runtime::JobPlacement& placement) {
       removals.push_back({kindPath("Service", ns, name), first});
     }
   }
-  worker_->post([this, key, what, generation = placement.generation, objects = std::move(*objects),
-                 removals = std::move(removals)] {
+  writePlacement(key, what, placement.generation, std::move(*objects), std::move(removals));
+  return {};
+}
+
+// On the worker: applies the objects, then removes what must go. The outcome comes back to the
+// loop (onPlacementWritten) with the API server's refusal, when it refused an object.
+void KubernetesRuntime::writePlacement(const JobKey& key, const std::string& what, std::int64_t generation,
+                                       std::vector<json> objects, std::vector<Removal> removals) {
+  worker_->post([this, key, what, generation, objects = std::move(objects), removals = std::move(removals)] {
     std::string failure;
+    std::string refusal;  // the API server's words about an object it refused
     for (const auto& object : objects) {
       if (auto applied = applyObject(client_, object); !applied) {
         failure = object.value("kind", "") + " '" + nameOf(object) + "': " + applied.error().message;
+        refusal = applied.error().message;
         break;
       }
     }
@@ -1483,20 +1643,61 @@ Status KubernetesRuntime::placeJob(const runtime::JobPlacement& placement) {
       auto removed = client_.remove(removals[i].path, Propagation::kForeground);
       if (!removed && !removed.error().isNotFound()) failure = "'" + removals[i].path + "': " + removed.error().message;
     }
-    if (failure.empty()) return;
-    logWarning("cannot place " + what + " (generation " + std::to_string(generation) + "): " + failure);
-    // Marked, so the engine's next placement writes again. The generation stays known: runs of
-    // older ones are still superseded (the engine stops them; see stop()).
-    toLoop([this, key, generation] {
-      auto placed = placed_.find(key);
-      if (placed != placed_.end() && placed->second.generation == generation) placed->second.failed = true;
+    const bool ok = failure.empty();
+    if (!ok) logWarning("cannot place " + what + " (generation " + std::to_string(generation) + "): " + failure);
+    toLoop([this, key, what, generation, objects, removals, refusal, ok]() mutable {
+      onPlacementWritten(key, what, generation, std::move(objects), std::move(removals), refusal, ok);
     });
   });
-  return {};
+}
+
+void KubernetesRuntime::onPlacementWritten(const JobKey& key, const std::string& what, std::int64_t generation,
+                                           std::vector<json> objects, std::vector<Removal> removals,
+                                           const std::string& refusal, bool ok) {
+  auto placed = placed_.find(key);
+  // Placed anew (a later generation, or the same one again after a failure) or removed since:
+  // that write's outcome counts, not this one's.
+  if (placed == placed_.end() || placed->second.generation != generation) return;
+  if (ok) {
+    if (placed->second.failed) return;  // an older write of this generation; a newer one is pending
+    placed->second.retry_in = std::chrono::milliseconds(0);
+    job_note_sources_[key].placement.clear();
+    // Given even when unchanged: the engine keeps a note of its own when it could not build the
+    // placement at all, and only the runtime's word clears it once the job is placed.
+    updateJobNote(key, /*force=*/true);
+    return;
+  }
+  // Marked, so the engine's next placement writes again. The generation stays known: runs of
+  // older ones are still superseded (the engine stops them; see stop()).
+  placed->second.failed = true;
+  if (!refusal.empty()) {
+    job_note_sources_[key].placement = unableToStartNote(refusal);
+    updateJobNote(key);
+  }
+  // Retried by itself, as the engine places a job once per generation. After a failure the
+  // cluster's state is unknown: the retry reads before it removes.
+  auto& delay = placed->second.retry_in;
+  delay = delay.count() == 0 ? options_.placement_retry : std::min(delay * 2, options_.max_placement_retry);
+  for (auto& removal : removals) removal.read_first = true;
+  auto timer = std::make_unique<asio::steady_timer>(io_, delay);
+  timer->async_wait([this, alive = alive_weak_, key, what, generation, objects = std::move(objects),
+                     removals = std::move(removals)](const boost::system::error_code& ec) mutable {
+    if (ec || !alive.lock()) return;
+    auto again = placed_.find(key);
+    if (again == placed_.end() || again->second.generation != generation || !again->second.failed) return;
+    again->second.failed = false;
+    writePlacement(key, what, generation, std::move(objects), std::move(removals));
+  });
+  placement_retries_[key] = std::move(timer);
 }
 
 Status KubernetesRuntime::removeJob(const std::string& tool, const std::string& job_name) {
   placed_.erase(JobKey{tool, job_name});
+  placement_retries_.erase(JobKey{tool, job_name});
+  // The engine forgets the job's note itself; what the watches still see of it goes with it.
+  job_note_sources_.erase(JobKey{tool, job_name});
+  job_notes_.erase(JobKey{tool, job_name});
+  job_notes_forced_.erase(JobKey{tool, job_name});
   for (auto& [id, run] : runs_) {
     if (run.kind != RunKind::kRunJob && run.tool == tool && run.job_name == job_name) run.job_removed = true;
   }

@@ -27,6 +27,14 @@
 // Notes. A third reflector per scope watches the Jobs' FailedCreate Events (job_events.hpp): a
 // run whose pod a ResourceQuota holds back gets the note "Unable to start, out of quota for
 // <types>" until its pod appears; a pod a LimitRange refuses ends the run as a StartError.
+//
+// Job notes (runtime.hpp, JobNoteCallback): why a placed job does not run. The same Events
+// reflector sees CronJobs' FailedCreate (a refused Job); a fourth reflector per scope watches the
+// managed Deployments (their ReplicaFailure condition); the pods reflector shows containers that
+// cannot start (ErrImagePull, ...); a refused placement write is the worker's. The note of a job
+// is the first of: the refused placement, the Deployment's ReplicaFailure, a container that
+// cannot start (while none of the job runs), the CronJob's refused Job (until a newer Job of it
+// exists). It is given once per change, and only once its scope's four first lists are in.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -36,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +79,11 @@ struct KubernetesRuntimeOptions {
   // may take (server-side timeoutSeconds), and how often the watch positions are saved at most.
   int resume_replay_timeout_seconds = 2;
   std::chrono::milliseconds resume_save_interval{1000};
+  // A refused placement write is tried again after this, doubling up to the maximum, until it
+  // succeeds or the job is placed anew or removed (the engine places a job only once per
+  // generation, so without this a quota raised later would not be noticed).
+  std::chrono::milliseconds placement_retry{5000};
+  std::chrono::milliseconds max_placement_retry{std::chrono::minutes(5)};
 };
 
 // What the first list of a scope found of the history since the saved watch position.
@@ -118,6 +132,9 @@ class KubernetesRuntime final : public runtime::Runtime {
   // while the run's pod is refused for quota, "" once a pod of the run exists (and once for a
   // run this process did not start, so a note saved before a restart does not linger).
   void setNoteCallback(NoteCallback callback) override { on_note_ = std::move(callback); }
+  // Job notes of placed jobs (see the file comment), on the loop thread, once per change; after a
+  // restart each current note is given once the job's scope has been listed.
+  void setJobNoteCallback(JobNoteCallback callback) override { on_job_note_ = std::move(callback); }
 
   // -- the job-level seam --
   // Scheduled and continuous jobs when options.place_jobs; one-off jobs never.
@@ -128,7 +145,8 @@ class KubernetesRuntime final : public runtime::Runtime {
   // on a 409 Conflict) if its placement digest differs, so an unchanged definition costs reads
   // only. A continuous job without a port loses its Service; a job whose type changed loses the
   // other kind's workload. The same generation placed again issues no request at all. A failed
-  // write is logged and marked, so the engine's next placement writes again.
+  // write is logged and marked, so the engine's next placement writes again; it is also retried
+  // (options.placement_retry) and gives the job note "Unable to start: ..." until a write succeeds.
   Status placeJob(const runtime::JobPlacement& placement) override;
   // Deletes the job's CronJob, Deployment and Service (Foreground) and forgets its placement; its
   // runs end Stopped as their Jobs and pods go.
@@ -151,6 +169,27 @@ class KubernetesRuntime final : public runtime::Runtime {
     bool has_port = false;
     model::ConcurrencyPolicy concurrency = model::ConcurrencyPolicy::kForbid;
     bool failed = false;  // the write failed: the next placement writes again
+    std::chrono::milliseconds retry_in{0};  // the next retry's delay after a failure (0: none yet)
+  };
+  // A placement write: the objects to apply, then what to remove.
+  struct Removal {
+    std::string path;
+    bool read_first = false;
+  };
+  // What a placed job's note is made of (see the file comment).
+  struct JobNoteSources {
+    std::string placement;   // the refused placement write's note
+    std::map<std::string, std::string> deployments;  // by "<ns>/<name>": ReplicaFailure's note
+    struct PodView {
+      std::string waiting;  // containerWaitNote()
+      bool running = false;
+    };
+    std::map<std::string, PodView> pods;  // Deployment pods by "<ns>/<name>"
+    std::optional<json> cron_refusal;     // the newest FailedCreate Event of the CronJob
+    std::optional<TimePoint> cron_newest_job;  // creation of the newest Job the CronJob made
+    bool empty() const {
+      return placement.empty() && deployments.empty() && pods.empty() && !cron_refusal && !cron_newest_job;
+    }
   };
   class Worker;
   class LogCollector;
@@ -177,6 +216,20 @@ class KubernetesRuntime final : public runtime::Runtime {
   // FailedCreate Events of Jobs, and the note or StartError they mean for a run.
   void onEventsListed(std::size_t scope, const std::vector<json>& events);
   void onFailedCreate(const std::string& type, const json& event);
+  // Job notes.
+  void writePlacement(const JobKey& key, const std::string& what, std::int64_t generation, std::vector<json> objects,
+                      std::vector<Removal> removals);
+  void onPlacementWritten(const JobKey& key, const std::string& what, std::int64_t generation,
+                          std::vector<json> objects, std::vector<Removal> removals, const std::string& refusal,
+                          bool ok);
+  void onDeploymentsListed(std::size_t scope, const std::vector<json>& deployments);
+  void onDeployment(const std::string& type, const json& deployment);
+  void onCronJobRefusal(const std::string& type, const json& event);
+  void notePod(const json& pod, bool gone);
+  std::string jobNoteOf(const JobKey& key) const;
+  void updateJobNote(const JobKey& key, bool force = false);
+  void refreshJobNotes(std::size_t scope);
+  bool jobNotesReady(const std::string& ns) const;
   std::optional<std::int64_t> runOfJob(const std::string& key) const;
   void evaluateStart(std::int64_t run_id);
   const Scope* scopeOf(const std::string& ns) const;
@@ -225,6 +278,11 @@ class KubernetesRuntime final : public runtime::Runtime {
   std::map<std::string, CronJobRun> cron_runs_;           // CronJob-made Jobs, by "<ns>/<name>"
   std::map<std::string, DeploymentPod> deployment_pods_;  // by "<ns>/<name>"
   std::map<JobKey, Placed> placed_;  // the last placement written (or being written) per job
+  std::map<JobKey, std::unique_ptr<boost::asio::steady_timer>> placement_retries_;
+  JobNoteCallback on_job_note_;
+  std::map<JobKey, JobNoteSources> job_note_sources_;
+  std::map<JobKey, std::string> job_notes_;  // the last note given per job (absent: "")
+  std::set<JobKey> job_notes_forced_;        // to give again once ready, even if unchanged
   RunObserver observer_;
   bool in_observer_ = false;
   std::vector<std::int64_t> early_stops_;  // stop() of a run id while the observer answers

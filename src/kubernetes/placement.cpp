@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "kubernetes/client.hpp"
+#include "kubernetes/namespace_quota.hpp"
 #include "model/records.hpp"
 
 namespace tjf::kubernetes {
@@ -316,6 +317,49 @@ std::optional<std::string> livenessKill(const std::vector<json>& events, std::op
   }
   if (!killed) return std::nullopt;
   return probe_message.empty() ? std::string("the liveness probe failed") : probe_message;
+}
+
+// ---- Job notes ----------------------------------------------------------------------------
+
+std::string unableToStartNote(std::string_view message) {
+  if (auto quota = outOfQuotaMessage(message)) return *quota;
+  return "Unable to start: " + std::string(message);
+}
+
+std::string deploymentNote(const json& deployment) {
+  const auto conditions = deployment.value("/status/conditions"_json_pointer, json::array());
+  if (!conditions.is_array()) return {};
+  for (const auto& condition : conditions) {
+    if (!condition.is_object() || condition.value("type", "") != "ReplicaFailure" ||
+        condition.value("status", "") != "True") {
+      continue;
+    }
+    if (auto quota = outOfQuotaStatus(condition)) return *quota;
+    const std::string message = condition.value("message", "");
+    const std::string reason = condition.value("reason", "");
+    return "Unable to start: " + (message.empty() ? reason : message);
+  }
+  return {};
+}
+
+std::string containerWaitNote(const json& pod) {
+  if (pod.contains("/metadata/deletionTimestamp"_json_pointer)) return {};
+  const auto container = jobContainer(pod);
+  if (!container || !container->state.contains("waiting") || !container->state["waiting"].is_object()) return {};
+  // The reasons after which a container never starts by itself (run_mapping.cpp's startFailure
+  // names the same ones for a run's pod); CrashLoopBackOff is a container that did start.
+  static constexpr std::string_view kNeverStarts[] = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                                                      "CreateContainerConfigError", "CreateContainerError"};
+  const json& waiting = container->state["waiting"];
+  const std::string reason = waiting.value("reason", "");
+  if (std::find(std::begin(kNeverStarts), std::end(kNeverStarts), reason) == std::end(kNeverStarts)) return {};
+  const std::string message = waiting.value("message", "");
+  return "Unable to start: " + reason + (message.empty() ? "" : ": " + message);
+}
+
+bool containerRunning(const json& pod) {
+  const auto container = jobContainer(pod);
+  return container && container->state.contains("running");
 }
 
 }  // namespace tjf::kubernetes

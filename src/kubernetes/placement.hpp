@@ -135,4 +135,26 @@ bool hasLivenessProbe(const json& pod);
 std::optional<std::string> livenessKill(const std::vector<json>& events, std::optional<TimePoint> started,
                                         TimePoint finished);
 
+// ---- Job notes: why a placed job does not run (runtime.hpp, JobNoteCallback) ----
+// What a person sees as the job's status while it does not run. Quota refusals read as
+// upstream's "Unable to start, out of quota for <types>" (namespace_quota.hpp, outOfQuotaMessage);
+// anything else as "Unable to start: <the cluster's words>".
+
+// The note for an API server's refusal of a placement write (`message` as in its Status body,
+// e.g. `deployments.apps "web" is forbidden: exceeded quota: ..., requested:
+// count/deployments.apps=1, ...` -> "Unable to start, out of quota for deployments").
+std::string unableToStartNote(std::string_view message);
+
+// The note a Deployment's status gives: its ReplicaFailure condition (status True), i.e. the
+// ReplicaSet cannot create pods (a ResourceQuota, a LimitRange, a webhook). "" when there is none.
+std::string deploymentNote(const json& deployment);
+
+// The note a pod's job container gives while it cannot start at all (waiting for ErrImagePull,
+// ImagePullBackOff, InvalidImageName, CreateContainerConfigError or CreateContainerError):
+// "Unable to start: <reason>: <message>". "" otherwise (also for a pod being deleted: it goes).
+std::string containerWaitNote(const json& pod);
+
+// Whether the pod's job container runs now.
+bool containerRunning(const json& pod);
+
 }  // namespace tjf::kubernetes

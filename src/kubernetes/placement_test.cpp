@@ -331,6 +331,58 @@ TEST(ObservedRuns, ALivenessKillIsFoundInThePodsEvents) {
   EXPECT_FALSE(livenessKill({earlier}, started, finished));
 }
 
+// ---- job notes (pure) ----------------------------------------------------------------------
+
+const std::string kDeploymentQuota =
+    "deployments.apps \"web\" is forbidden: exceeded quota: tool-tf-test, requested: count/deployments.apps=1, "
+    "used: count/deployments.apps=0, limited: count/deployments.apps=0";
+const std::string kPodQuota =
+    "pods \"web-5d9c7b6f4-x2x7q\" is forbidden: exceeded quota: tool-tf-test, requested: pods=1, used: pods=0, "
+    "limited: pods=0";
+const std::string kPodLimitRange =
+    "pods \"web-5d9c7b6f4-x2x7q\" is forbidden: maximum memory usage per Container is 4Gi, but limit is 8Gi";
+
+json replicaFailure(const std::string& message, const std::string& status = "True") {
+  return {{"type", "ReplicaFailure"}, {"status", status}, {"reason", "FailedCreate"}, {"message", message}};
+}
+
+TEST(JobNotes, ARefusedPlacementSaysWhy) {
+  EXPECT_EQ(unableToStartNote(kDeploymentQuota), "Unable to start, out of quota for deployments");
+  EXPECT_EQ(unableToStartNote("admission webhook \"policy\" denied the request: no"),
+            "Unable to start: admission webhook \"policy\" denied the request: no");
+}
+
+TEST(JobNotes, ADeploymentsReplicaFailureIsItsNote) {
+  json deployment = {{"status", {{"conditions", {json{{"type", "Available"}, {"status", "True"}}, replicaFailure(kPodQuota)}}}}};
+  EXPECT_EQ(deploymentNote(deployment), "Unable to start, out of quota for pods");
+  deployment["status"]["conditions"][1] = replicaFailure(kPodLimitRange);
+  EXPECT_EQ(deploymentNote(deployment), "Unable to start: " + kPodLimitRange);
+  deployment["status"]["conditions"][1] = replicaFailure(kPodQuota, "False");
+  EXPECT_EQ(deploymentNote(deployment), "");
+  EXPECT_EQ(deploymentNote(json{{"status", json::object()}}), "");
+}
+
+TEST(JobNotes, AContainerThatCannotStartIsANoteAndOneThatRunsIsNot) {
+  const json pull = deploymentPod(
+      "web-a", 1,
+      containerStatus(0, {{"waiting", {{"reason", "ImagePullBackOff"},
+                                       {"message", "Back-off pulling image \"docker-registry.tools.wmflabs.org/nope\""}}}}));
+  EXPECT_EQ(containerWaitNote(pull),
+            "Unable to start: ImagePullBackOff: Back-off pulling image \"docker-registry.tools.wmflabs.org/nope\"");
+  EXPECT_FALSE(containerRunning(pull));
+  EXPECT_EQ(containerWaitNote(deploymentPod("web-a", 1, containerStatus(0, {{"waiting", {{"reason", "InvalidImageName"}}}}))),
+            "Unable to start: InvalidImageName");
+  // Creating, or a crash loop (the container did start): no note.
+  EXPECT_EQ(containerWaitNote(deploymentPod("web-a", 1, containerStatus(0, {{"waiting", {{"reason", "ContainerCreating"}}}}))), "");
+  EXPECT_EQ(containerWaitNote(deploymentPod("web-a", 1, containerStatus(2, {{"waiting", {{"reason", "CrashLoopBackOff"}}}}))), "");
+  const json up = deploymentPod("web-a", 1, containerStatus(0, running()));
+  EXPECT_EQ(containerWaitNote(up), "");
+  EXPECT_TRUE(containerRunning(up));
+  json going = pull;
+  going["metadata"]["deletionTimestamp"] = "2026-01-01T00:05:00Z";
+  EXPECT_EQ(containerWaitNote(going), "");
+}
+
 // ---- KubernetesRuntime with placed jobs, against FakeApiServer -----------------------------
 
 std::string cronJobPath() { return resourcePath("batch/v1", "cronjobs", kNs, "daily"); }
@@ -368,8 +420,12 @@ class Harness {
     client = testing::testClient(server.url());
     KubernetesRuntimeOptions options = testing::testRuntimeOptions(state_, {kNs});
     options.place_jobs = place_jobs;
+    options.placement_retry = std::chrono::milliseconds(50);
     runtime = std::make_unique<KubernetesRuntime>(io, *client, options);
     runtime->setExitCallback([this](const runtime::RunExit& e) { exits.push_back(e); });
+    runtime->setJobNoteCallback([this](const std::string& tool, const std::string& job, const std::string& note) {
+      job_notes.push_back({tool + "/" + job, note});
+    });
     // The engine's part: record each observed run once, by external id, and answer its id.
     runtime->setRunObserver([this](const runtime::ObservedRun& o) -> std::optional<std::int64_t> {
       observed.push_back(o);
@@ -387,7 +443,7 @@ class Harness {
 
   void watch() {
     runtime->startWatching();
-    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 3; }));
+    ASSERT_TRUE(runUntil([&] { return runtime->synced() && server.openWatches() == 4; }));
   }
 
   // Places and waits until the worker has done what it was given.
@@ -426,6 +482,7 @@ class Harness {
   std::unique_ptr<KubernetesRuntime> runtime;
   std::vector<runtime::RunExit> exits;
   std::vector<runtime::ObservedRun> observed;
+  std::vector<std::pair<std::string, std::string>> job_notes;  // ("<tool>/<job>", note), in order
   std::map<std::string, std::int64_t> ids;
   std::int64_t next_id = 100;
   bool refuse = false;
@@ -827,6 +884,149 @@ TEST(KubernetesPlacement, CapturesTheOutputOfAnObservedRun) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "1767225601500000 o backing up\n1767225602000000 o done\n");
+}
+
+// ---- job notes: why a placed job does not run ----------------------------------------------
+
+// A Deployment as placed, with the status the Deployment controller gives it.
+json placedDeployment(const json& conditions) {
+  return {{"kind", "Deployment"},
+          {"metadata", {{"name", "web"}, {"labels", {{label(kLabelManagedBy), label(kManagedByValue)},
+                                                     {label(kLabelCreatedBy), "tf-test"},
+                                                     {label(kLabelComponent), "deployments"},
+                                                     {label(kLabelName), "web"}}}}},
+          {"status", {{"conditions", conditions}}}};
+}
+
+json cronJobEvent(const std::string& name, const std::string& message, const std::string& last_seen) {
+  return {{"kind", "Event"},
+          {"metadata", {{"name", name}}},
+          {"involvedObject", {{"kind", "CronJob"}, {"name", "daily"}, {"namespace", kNs}}},
+          {"reason", "FailedCreate"},
+          {"message", message},
+          {"lastTimestamp", last_seen},
+          {"type", "Warning"}};
+}
+
+using Note = std::pair<std::string, std::string>;
+
+// A successful placement says "" once, even with nothing to clear: the engine may hold a note of
+// its own from a placement it could not build (engine.cpp, reconcilePlaced).
+void expectPlacedWithoutNote(Harness& h, const std::string& job) {
+  ASSERT_TRUE(h.runUntil([&] { return !h.job_notes.empty(); }));
+  ASSERT_EQ(h.job_notes.size(), 1u);
+  EXPECT_EQ(h.job_notes[0], (Note{job, ""}));
+  h.job_notes.clear();
+}
+
+TEST(KubernetesJobNotes, ARefusedPlacementIsANoteUntilARetrySucceeds) {
+  Harness h;
+  bool refuse = true;
+  h.server.setAdmission([&](const RecordedRequest& r, const json&) -> std::optional<testing::Refusal> {
+    if (refuse && r.path.find("/deployments") != std::string::npos) {
+      return testing::Refusal{403, "Forbidden", kDeploymentQuota};
+    }
+    return std::nullopt;
+  });
+  h.watch();
+  ASSERT_TRUE(h.runtime->placeJob(placementOf(continuousSpec(), 1)));
+  ASSERT_TRUE(h.runUntil([&] { return !h.job_notes.empty(); }));
+  EXPECT_EQ(h.job_notes[0], (Note{"tf-test/web", "Unable to start, out of quota for deployments"}));
+  EXPECT_FALSE(h.server.object(deploymentPath()));
+  // Retried by the runtime itself (the engine places a generation once): same refusal, same note,
+  // not given again.
+  const auto before = h.server.requests().size();
+  ASSERT_TRUE(h.runUntil([&] { return h.requestsSince(before, "POST").size() >= 1; }));
+  EXPECT_EQ(h.job_notes.size(), 1u);
+  refuse = false;  // the quota is raised
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 2; }));
+  EXPECT_EQ(h.job_notes[1], (Note{"tf-test/web", ""}));
+  EXPECT_TRUE(h.server.object(deploymentPath()));
+}
+
+TEST(KubernetesJobNotes, ADeploymentWhosePodsAreRefusedHasANoteWhileTheConditionHolds) {
+  Harness h;
+  h.watch();
+  h.placeAndSettle(placementOf(continuousSpec(), 1));
+  expectPlacedWithoutNote(h, "tf-test/web");
+  // The test plays the Deployment controller: the ReplicaSet's pods are refused for quota.
+  h.server.setStatus(deploymentPath(), {{"conditions", json::array({replicaFailure(kPodQuota)})}});
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 1; }));
+  EXPECT_EQ(h.job_notes[0], (Note{"tf-test/web", "Unable to start, out of quota for pods"}));
+  h.server.setStatus(deploymentPath(), {{"conditions", json::array({replicaFailure(kPodLimitRange)})}});
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 2; }));
+  EXPECT_EQ(h.job_notes[1], (Note{"tf-test/web", "Unable to start: " + kPodLimitRange}));
+  h.server.setStatus(deploymentPath(), {{"conditions", json::array({conditionTrue("Available")})}});
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 3; }));
+  EXPECT_EQ(h.job_notes[2], (Note{"tf-test/web", ""}));
+}
+
+TEST(KubernetesJobNotes, AContainerThatCannotStartIsANoteUntilAContainerOfTheJobRuns) {
+  Harness h;
+  h.watch();
+  h.placeAndSettle(placementOf(continuousSpec(), 1));
+  expectPlacedWithoutNote(h, "tf-test/web");
+  h.server.put(podPath("web-img"),
+               deploymentPod("web-img", 1, containerStatus(0, {{"waiting", {{"reason", "ErrImagePull"},
+                                                                            {"message", "manifest unknown"}}}})));
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 1; }));
+  EXPECT_EQ(h.job_notes[0], (Note{"tf-test/web", "Unable to start: ErrImagePull: manifest unknown"}));
+  EXPECT_TRUE(h.observed.empty()) << "no container started: no run";
+  // The same reason again (the kubelet's back-off): no new note.
+  h.server.put(podPath("web-img"),
+               deploymentPod("web-img", 1, containerStatus(0, {{"waiting", {{"reason", "ImagePullBackOff"},
+                                                                            {"message", "Back-off pulling image"}}}})));
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 2; }));
+  EXPECT_EQ(h.job_notes[1].second, "Unable to start: ImagePullBackOff: Back-off pulling image");
+  h.server.put(podPath("web-img"), deploymentPod("web-img", 1, containerStatus(0, running())));
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 3; }));
+  EXPECT_EQ(h.job_notes[2], (Note{"tf-test/web", ""}));
+  EXPECT_EQ(h.observed.size(), 1u);
+}
+
+TEST(KubernetesJobNotes, ACronJobsRefusedJobIsANoteUntilItMakesAJob) {
+  Harness h;
+  h.watch();
+  h.placeAndSettle(placementOf(scheduledSpec(), 1));
+  expectPlacedWithoutNote(h, "tf-test/daily");
+  // The test plays the CronJob controller: its Job is refused for `count/jobs.batch`.
+  h.server.put(resourcePath("v1", "events", kNs, "daily.1"),
+               cronJobEvent("daily.1",
+                            "Error creating job: jobs.batch \"daily-29000000\" is forbidden: exceeded quota: "
+                            "tool-tf-test, requested: count/jobs.batch=1, used: count/jobs.batch=1, "
+                            "limited: count/jobs.batch=1",
+                            "2026-01-01T00:10:00Z"));
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 1; }));
+  EXPECT_EQ(h.job_notes[0], (Note{"tf-test/daily", "Unable to start, out of quota for jobs"}));
+  // An older Job (seen late) does not end it; the next Job made does.
+  json old_job = cronMadeJob("daily-28999990", 1);
+  old_job["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z";
+  h.server.put(jobPath("daily-28999990"), old_job);
+  json next = cronMadeJob("daily-29000011", 1);
+  next["metadata"]["creationTimestamp"] = "2026-01-01T00:11:00Z";
+  h.server.put(jobPath("daily-29000011"), next);
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 2; }));
+  EXPECT_EQ(h.job_notes[1], (Note{"tf-test/daily", ""}));
+  EXPECT_EQ(h.observed.size(), 2u);
+}
+
+TEST(KubernetesJobNotes, ARestartedRuntimeGivesTheCurrentNotesOnceItsScopeIsListed) {
+  Harness h;
+  h.server.put(deploymentPath(), placedDeployment(json::array({replicaFailure(kPodQuota)})));
+  json other = placedDeployment(json::array({conditionTrue("Available")}));
+  other["metadata"]["name"] = "fine";
+  other["metadata"]["labels"][label(kLabelName)] = "fine";
+  h.server.put(resourcePath("apps/v1", "deployments", kNs, "fine"), other);
+  h.watch();
+  ASSERT_TRUE(h.runUntil([&] { return !h.job_notes.empty(); }));
+  h.settle();
+  h.io.poll();
+  ASSERT_EQ(h.job_notes.size(), 1u) << "only the job that has a note";
+  EXPECT_EQ(h.job_notes[0], (Note{"tf-test/web", "Unable to start, out of quota for pods"}));
+  // Its Deployment goes (the job deleted elsewhere): the note is cleared.
+  h.server.erase(deploymentPath());
+  ASSERT_TRUE(h.runUntil([&] { return h.job_notes.size() == 2; }));
+  EXPECT_EQ(h.job_notes[1], (Note{"tf-test/web", ""}));
 }
 
 }  // namespace

@@ -324,5 +324,34 @@ TEST_P(ConformanceTest, ACronJobRunThatCameAndWentWhileTjfdWasDownIsRecorded) {
               HasSubstr("output not collected: the pod was removed while tjfd was away"));
 }
 
+// --- Job notes: why a placed job does not run (fake only) ---
+
+// The cluster refuses the pods of a continuous job's Deployment (`pods: 0`): `show` says so in
+// upstream's words, and the job runs once the quota allows it. (A quota of no Deployments at all
+// is refused by `run` itself, before anything is placed, as upstream does.)
+TEST_P(ConformanceTest, AContinuousJobWhosePodsTheClusterRefusesSaysWhyAndRunsOnceTheQuotaAllows) {
+  if (!onFake()) GTEST_SKIP() << "writes a ResourceQuota into the fake cluster";
+  const std::string ns = "tool-" + tool();
+  const std::string quotas = fake_->url() + "/api/v1/namespaces/" + ns + "/resourcequotas";
+  auto quota = [&](const std::string& pods) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "ResourceQuota"},
+                {"metadata", {{"name", ns}, {"namespace", ns}}},
+                {"spec", {{"hard", {{"pods", pods}}}}}}
+        .dump();
+  };
+  ASSERT_NE(fakeApi(*daemon_, quotas, "POST", quota("0")), "");
+  const auto created = run("web", "echo web-is-up; sleep 300", {"--continuous", "--no-filelog"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_TRUE(eventually([&] { return status("web") == "Unable to start, out of quota for pods"; },
+                         std::chrono::seconds(60)))
+      << status("web");
+  EXPECT_EQ(countRuns("web", "running"), 0) << runsOf("web").dump();
+  ASSERT_NE(fakeApi(*daemon_, quotas + "/" + ns, "PUT", quota("1")), "");
+  EXPECT_TRUE(eventually([&] { return status("web").rfind("Running", 0) == 0; }, std::chrono::seconds(60)))
+      << status("web");
+  EXPECT_TRUE(eventually([&] { return logs("web").find("web-is-up") != std::string::npos; })) << logs("web");
+}
+
 }  // namespace
 }  // namespace tjf::testing
