@@ -303,12 +303,9 @@ TEST(KubernetesRuntime, CollectsCapturedOutputBeforeReportingTheExit) {
   h.server.closeLog(kNs, "myjob-run50-x1");
   ASSERT_TRUE(h.runUntil([&] { return h.exits.size() == 1; }));
   EXPECT_EQ(h.exits[0].reason, "Completed");
-  const auto output = h.runtime->capturedOutput(50);
-  ASSERT_TRUE(output);
-  std::ifstream in(*output);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_EQ(text.str(), "1767225601000001 o hello\n1767225602000000 o bye\n");
+  const auto text = testing::capturedText(*h.runtime, 50);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, "1767225601000001 o hello\n1767225602000000 o bye\n");
 }
 
 TEST(KubernetesRuntime, WatchesAllNamespacesWhenNoneAreConfigured) {
@@ -466,13 +463,10 @@ TEST(RealCluster, RunsExitsTimeoutsAndOutput) {
   EXPECT_EQ(exits[base + 2].reason, "Error");
   EXPECT_EQ(exits[base + 2].exit_code, 3);
   EXPECT_EQ(exits[base + 3].reason, "DeadlineExceeded");
-  const auto output = rt.capturedOutput(base + 1);
-  ASSERT_TRUE(output);
-  std::ifstream in(*output);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_NE(text.str().find(" o hello\n"), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find(" o to-stderr\n"), std::string::npos) << text.str();
+  const auto text = testing::capturedText(rt, base + 1);
+  ASSERT_TRUE(text);
+  EXPECT_NE(*text.find(" o hello\n"), std::string::npos) << *text;
+  EXPECT_NE(*text.find(" o to-stderr\n"), std::string::npos) << *text;
   fs::remove_all(state);
 }
 

@@ -103,12 +103,9 @@ TEST_F(PlacementOnFakeCluster, ACronJobsRunAndACrashLoopingDeployment) {
   EXPECT_TRUE(observed[0].scheduled_for.has_value());
   EXPECT_EQ(exits[0].run_id, 101);
   EXPECT_EQ(exits[0].reason, "Completed");
-  const auto output = runtime->capturedOutput(101);
-  ASSERT_TRUE(output);
-  std::ifstream in(*output);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_NE(text.str().find(" o hello from daily\n"), std::string::npos) << text.str();
+  const auto text = testing::capturedText(*runtime, 101);
+  ASSERT_TRUE(text);
+  EXPECT_NE(*text.find(" o hello from daily\n"), std::string::npos) << *text;
 
   // A continuous job whose command fails: each container incarnation is a run with exit code 3.
   model::JobSpec web{.name = "web", .cmd = "exit 3", .type = model::JobType::kContinuous};

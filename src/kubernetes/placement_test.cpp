@@ -878,12 +878,9 @@ TEST(KubernetesPlacement, CapturesTheOutputOfAnObservedRun) {
   h.server.closeLog(kNs, "daily-29000020-p");
   ASSERT_TRUE(h.runUntil([&] { return h.exits.size() == 1; }));
   EXPECT_EQ(h.exits[0].reason, "Completed");
-  const auto output = h.runtime->capturedOutput(100);
-  ASSERT_TRUE(output);
-  std::ifstream in(*output);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_EQ(text.str(), "1767225601500000 o backing up\n1767225602000000 o done\n");
+  const auto text = testing::capturedText(*h.runtime, 100);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, "1767225601500000 o backing up\n1767225602000000 o done\n");
 }
 
 // ---- job notes: why a placed job does not run ----------------------------------------------

@@ -35,6 +35,18 @@ struct FakeApiServer::Target {
 
 namespace {
 
+// Runs an admission hook with the server's lock released (hooks may call back into the server),
+// as the real API server runs its webhooks outside storage; nullopt: admitted or no hook.
+template <typename Hook, typename... Args>
+std::optional<Refusal> admitUnlocked(std::unique_lock<std::mutex>& lock, const Hook& hook,
+                                     Args&&... args) {
+  if (!hook) return std::nullopt;
+  lock.unlock();
+  auto refusal = hook(std::forward<Args>(args)...);
+  lock.lock();
+  return refusal;
+}
+
 // Whether the object stored at `path` belongs to the collection `t` names (all namespaces when
 // `t` has none).
 bool inCollection(const std::string& path, const FakeApiServer::Target& t) {
@@ -431,20 +443,16 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
       if (objects_.count(t.objectPath())) {
         return respond(fd, 409, statusBody(409, "AlreadyExists", qualified + " \"" + name + "\" already exists"));
       }
-      if (mutating_admission_) {
-        lock.unlock();
-        auto refusal = mutating_admission_(request, body, json());
-        lock.lock();
-        if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+      if (auto refusal = admitUnlocked(lock, mutating_admission_, request, body, json())) {
+        return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+      }
+      if (mutating_admission_) {  // the lock was released for the hook: created meanwhile?
         if (objects_.count(t.objectPath())) {
           return respond(fd, 409, statusBody(409, "AlreadyExists", qualified + " \"" + name + "\" already exists"));
         }
       }
-      if (admission_) {
-        lock.unlock();
-        auto refusal = admission_(request, body);
-        lock.lock();
-        if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+      if (auto refusal = admitUnlocked(lock, admission_, request, body)) {
+        return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
       }
       json stored = storeLocked(t.objectPath(), body, t);
       lock.unlock();
@@ -492,18 +500,12 @@ void FakeApiServer::handle(int fd, const RecordedRequest& request) {
     }
     // Services allow create-on-update; everything else must exist.
     if (found == objects_.end() && t.resource != "services") return notFound();
-    if (mutating_admission_) {
-      const json existing = found == objects_.end() ? json() : found->second;
-      lock.unlock();
-      auto refusal = mutating_admission_(request, body, existing);
-      lock.lock();
-      if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+    const json existing = found == objects_.end() ? json() : found->second;
+    if (auto refusal = admitUnlocked(lock, mutating_admission_, request, body, existing)) {
+      return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
     }
-    if (admission_) {
-      lock.unlock();
-      auto refusal = admission_(request, body);
-      lock.lock();
-      if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+    if (auto refusal = admitUnlocked(lock, admission_, request, body)) {
+      return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
     }
     json replacement = body;
     found = objects_.find(path);
@@ -799,17 +801,11 @@ void FakeApiServer::servePatch(int fd, const RecordedRequest& request, const Tar
     patched["metadata"]["uid"] = existing["metadata"]["uid"];
     patched["metadata"]["creationTimestamp"] = existing["metadata"]["creationTimestamp"];
   }
-  if (mutating_admission_) {
-    lock.unlock();
-    auto refusal = mutating_admission_(request, patched, existing);
-    lock.lock();
-    if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+  if (auto refusal = admitUnlocked(lock, mutating_admission_, request, patched, existing)) {
+    return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
   }
-  if (admission_) {
-    lock.unlock();
-    auto refusal = admission_(request, patched);
-    lock.lock();
-    if (refusal) return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
+  if (auto refusal = admitUnlocked(lock, admission_, request, patched)) {
+    return respond(fd, refusal->code, statusBody(refusal->code, refusal->reason, refusal->message));
   }
   const json stored = storeLocked(path, patched, t);
   lock.unlock();

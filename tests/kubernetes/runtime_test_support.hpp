@@ -8,6 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -60,6 +63,17 @@ inline bool runLoopUntil(boost::asio::io_context& io, const std::function<bool()
     io.run_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+// What a runtime captured for a run: the whole file at capturedOutput(run_id), or nullopt when
+// the runtime keeps none.
+inline std::optional<std::string> capturedText(const runtime::Runtime& runtime, std::int64_t run_id) {
+  const auto path = runtime.capturedOutput(run_id);
+  if (!path) return std::nullopt;
+  std::ifstream in(*path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace tjf::kubernetes::testing
