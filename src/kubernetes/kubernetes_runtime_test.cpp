@@ -465,8 +465,8 @@ TEST(RealCluster, RunsExitsTimeoutsAndOutput) {
   EXPECT_EQ(exits[base + 3].reason, "DeadlineExceeded");
   const auto text = testing::capturedText(rt, base + 1);
   ASSERT_TRUE(text);
-  EXPECT_NE(*text.find(" o hello\n"), std::string::npos) << *text;
-  EXPECT_NE(*text.find(" o to-stderr\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" o hello\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" o to-stderr\n"), std::string::npos) << *text;
   fs::remove_all(state);
 }
 

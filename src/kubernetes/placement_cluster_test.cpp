@@ -105,7 +105,7 @@ TEST_F(PlacementOnFakeCluster, ACronJobsRunAndACrashLoopingDeployment) {
   EXPECT_EQ(exits[0].reason, "Completed");
   const auto text = testing::capturedText(*runtime, 101);
   ASSERT_TRUE(text);
-  EXPECT_NE(*text.find(" o hello from daily\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" o hello from daily\n"), std::string::npos) << *text;
 
   // A continuous job whose command fails: each container incarnation is a run with exit code 3.
   model::JobSpec web{.name = "web", .cmd = "exit 3", .type = model::JobType::kContinuous};
