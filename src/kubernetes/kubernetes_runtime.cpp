@@ -403,7 +403,23 @@ Result<runtime::RunHandle> KubernetesRuntime::start(const runtime::RunRequest& r
   run.captured = !request.stdout_path || !request.stderr_path;
   run.note = "";  // a new run: no note to clear
   const std::int64_t id = request.run_id;
-  worker_->post([this, id, ns = run.ns, manifest = std::move(*manifest)] {
+  // A manual run (`restart`) of a placed scheduled job is made as upstream makes it (and as
+  // `kubectl create job --from=cronjob/...` does): from the CronJob's jobTemplate, with its
+  // retries, deadline and TTL, owned by the CronJob. The run Job's name and run-id label stay,
+  // so it is tracked and stopped like any run.
+  auto placed = placed_.find(JobKey{request.tool, request.job_name});
+  const bool from_cronjob = placed != placed_.end() && !placed->second.failed &&
+                            placed->second.type == model::JobType::kScheduled;
+  const std::string cronjob_path =
+      from_cronjob ? resourcePath("batch/v1", "cronjobs", run.ns, request.job_name) : std::string();
+  worker_->post([this, id, ns = run.ns, cronjob_path, manifest = std::move(*manifest)]() mutable {
+    if (!cronjob_path.empty()) {
+      auto cronjob = client_.get(cronjob_path);
+      // Without its CronJob (a placement still being written), the run's own Job does as well.
+      if (cronjob) {
+        if (auto manual = manualRunFromCronJob(*cronjob, manifest, wallNow())) manifest = std::move(*manual);
+      }
+    }
     auto created = client_.create(resourcePath("batch/v1", "jobs", ns), manifest);
     // AlreadyExists: a retried start of the same run (the name is the run's), so it runs once.
     if (created || created.error().isAlreadyExists()) return;

@@ -519,6 +519,29 @@ TEST(KubernetesPlacement, CreatesTheCronJobOnceAndNotAgainForTheSameGeneration) 
   }
 }
 
+TEST(KubernetesPlacement, AManualRunOfAPlacedScheduledJobIsMadeFromItsCronJob) {
+  Harness h;
+  h.placeAndSettle(placementOf(scheduledSpec(), 1));
+  runtime::RunRequest request;
+  request.run_id = 42;
+  request.tool = "tf-test";
+  request.job_name = "daily";
+  request.command = "./backup.sh";
+  request.image = &python();
+  request.workdir = "/data/project/tf-test";
+  request.uid = 52503;
+  request.gid = 52503;
+  ASSERT_TRUE(h.runtime->start(request));
+  const std::string path = resourcePath("batch/v1", "jobs", kNs, runJobName("daily", 42));
+  ASSERT_TRUE(h.runUntil([&] { return h.server.object(path).has_value(); }));
+  const json job = *h.server.object(path);
+  EXPECT_EQ(job["metadata"]["annotations"][std::string(kAnnotationInstantiate)], "manual");
+  EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+  EXPECT_EQ(job["metadata"]["ownerReferences"][0]["name"], "daily");
+  EXPECT_EQ(runIdOf(job), 42);
+  EXPECT_EQ(runIdOf(job["spec"]["template"]), 42);
+}
+
 TEST(KubernetesPlacement, ANewGenerationReplacesTheObjectWithItsResourceVersion) {
   Harness h;
   h.placeAndSettle(placementOf(scheduledSpec(), 1));

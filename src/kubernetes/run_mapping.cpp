@@ -278,4 +278,20 @@ std::optional<std::string> capturedRecord(std::string_view log_line) {
   return std::to_string(micros) + " o " + std::string(log_line.substr(space + 1));
 }
 
+std::optional<json> manualRunFromCronJob(const json& cronjob, const json& run_job, TimePoint now) {
+  auto manual = manualJobFromCronJob(cronjob, now);
+  if (!manual) return std::nullopt;
+  const json run_labels = run_job.value("/metadata/labels"_json_pointer, json::object());
+  (*manual)["metadata"]["name"] = run_job.value("/metadata/name"_json_pointer, std::string());
+  json& labels = (*manual)["metadata"]["labels"];
+  json& pod_labels = (*manual)["spec"]["template"]["metadata"]["labels"];
+  for (const auto& [key, value] : run_labels.items()) {
+    if (!labels.contains(key)) labels[key] = value;
+    if (!pod_labels.contains(key)) pod_labels[key] = value;
+  }
+  labels[std::string(kLabelRunId)] = run_labels.value(std::string(kLabelRunId), std::string());
+  pod_labels[std::string(kLabelRunId)] = labels[std::string(kLabelRunId)];
+  return std::move(*manual);
+}
+
 }  // namespace tjf::kubernetes

@@ -42,6 +42,11 @@ std::string runJobName(const std::string& job_name, std::int64_t run_id);
 Result<json> runJobManifest(const runtime::RunRequest& request, const ManifestOptions& options,
                             const RunJobOptions& run_options);
 
+// A manual run of a placed CronJob (`restart`): manualJobFromCronJob() of `cronjob`, renamed
+// and labelled as the run's own Job `run_job` (runJobManifest) is, on the Job and on its pods, so
+// the runtime tracks it as that run. nullopt when the CronJob cannot be copied.
+std::optional<json> manualRunFromCronJob(const json& cronjob, const json& run_job, TimePoint now);
+
 // The run id a Job or pod carries in its labels.
 std::optional<std::int64_t> runIdOf(const json& object);
 

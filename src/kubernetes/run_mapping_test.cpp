@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/time_format.hpp"
 #include "model/images.hpp"
 
 namespace tjf::kubernetes {
@@ -89,6 +90,31 @@ TEST(RunJobManifest, MountNoneGetsNoVolumes) {
   ASSERT_TRUE(manifest);
   EXPECT_EQ((*manifest)["metadata"]["labels"][std::string(kLabelMountStorage)], "none");
   EXPECT_FALSE((*manifest)["spec"]["template"]["spec"].contains("volumes"));
+}
+
+TEST(ManualRunFromCronJob, CopiesTheTemplateUnderTheRunsNameAndLabels) {
+  auto run_job = runJobManifest(request(), ManifestOptions{}, RunJobOptions{});
+  ASSERT_TRUE(run_job) << run_job.error().message;
+  const json cronjob = {
+      {"metadata", {{"name", "myjob"}, {"namespace", "tool-tf-test"}, {"uid", "cj-uid"},
+                    {"labels", {{"app.kubernetes.io/name", "myjob"}}}}},
+      {"spec", {{"jobTemplate",
+                 {{"spec", {{"backoffLimit", 2},
+                            {"ttlSecondsAfterFinished", 30},
+                            {"template", {{"metadata", {{"labels", {{"app.kubernetes.io/name", "myjob"}}}}},
+                                          {"spec", {{"restartPolicy", "Never"}}}}}}}}}}}};
+  const auto manual = manualRunFromCronJob(cronjob, *run_job, fromUnixMillis(1'800'000'000'000));
+  ASSERT_TRUE(manual);
+  EXPECT_EQ((*manual)["metadata"]["name"], "myjob-run7") << "the run's own name: a retried start runs once";
+  EXPECT_EQ((*manual)["metadata"]["annotations"][std::string(kAnnotationInstantiate)], "manual");
+  EXPECT_EQ((*manual)["metadata"]["ownerReferences"][0]["uid"], "cj-uid");
+  EXPECT_EQ((*manual)["spec"]["backoffLimit"], 2) << "the CronJob's retries, not the run Job's 0";
+  EXPECT_EQ(runIdOf(*manual), 7);
+  EXPECT_EQ(runIdOf((*manual)["spec"]["template"]), 7) << "its pods are the run's too";
+  EXPECT_EQ((*manual)["metadata"]["labels"]["app.kubernetes.io/name"], "myjob");
+  EXPECT_FALSE(manualRunFromCronJob(json{{"metadata", {{"name", "x"}}}}, *run_job,
+                                    fromUnixMillis(0)))
+      << "a CronJob without a uid cannot own the Job";
 }
 
 TEST(RunJobName, StaysAValidLabelValue) {
