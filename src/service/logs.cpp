@@ -195,6 +195,7 @@ LogSnapshot newestCapturedLines(const model::StateLayout& layout,
 
 LogSnapshot newestFileLines(const std::vector<LogFile>& files, std::size_t limit,
                             LogFileOwner owner) {
+  constexpr int kMaxRotatedCopies = 1000;  // filelog_rotate_keep's largest value
   struct Block {
     TimePoint mtime;
     std::vector<LogLine> lines;
@@ -209,7 +210,19 @@ LogSnapshot newestFileLines(const std::vector<LogFile>& files, std::size_t limit
     if (fd.valid() && ::fstat(fd.get(), &st) == 0) {
       const auto size = static_cast<std::uint64_t>(st.st_size);
       Block block{modificationTime(st), {}};
-      for (auto& text : tailLines(fd.get(), limit, 0, size, true)) {
+      std::vector<std::string> texts = tailLines(fd.get(), limit, 0, size, true);
+      // Fewer lines than asked: the older ones are in the rotated copies, `<file>.1` the newest
+      // (the operator's filelog_rotate_*; docs/logs.md), read from each one's end.
+      for (int copy = 1; texts.size() < limit && copy <= kMaxRotatedCopies; ++copy) {
+        UniqueFd older = openLogFile(file.path + "." + std::to_string(copy), owner);
+        struct stat older_st {};
+        if (!older.valid() || ::fstat(older.get(), &older_st) != 0) break;
+        auto before = tailLines(older.get(), limit - texts.size(), 0,
+                                static_cast<std::uint64_t>(older_st.st_size), true);
+        texts.insert(texts.begin(), std::make_move_iterator(before.begin()),
+                     std::make_move_iterator(before.end()));
+      }
+      for (auto& text : texts) {
         block.lines.push_back(LogLine{std::nullopt, file.name, file.stream, std::move(text)});
       }
       blocks.push_back(std::move(block));

@@ -88,8 +88,9 @@ struct LogFile {
 
 // The newest `limit` lines of each plain log file (their lines carry no time, so they cannot be
 // merged): the files' blocks come in order of modification time, the most recently written
-// last, so the newest output ends the listing. Files that cannot be read (missing, not owned by
-// `owner`, not regular) give nothing.
+// last, so the newest output ends the listing. When a file holds fewer than `limit` lines, the
+// older ones come from its rotated copies (`<file>.1`, `<file>.2`, ...). Files that cannot be
+// read (missing, not owned by `owner`, not regular) give nothing.
 LogSnapshot newestFileLines(const std::vector<LogFile>& files, std::size_t limit,
                             LogFileOwner owner = std::nullopt);
 

@@ -262,6 +262,23 @@ TEST_F(LogsTest, FileLogsComeInOrderOfLastWriteWithTheLineStillBeingWritten) {
   EXPECT_EQ(snap.sources[1].offset, fs::file_size(err)) << "as tail -f: after what exists";
 }
 
+TEST_F(LogsTest, OlderLinesComeFromTheRotatedCopiesNewestCopyFirst) {
+  const auto out = (dir_ / "bot.out").string();
+  write(out + ".2", "r1\nr2\n");
+  write(out + ".1", "r3\nr4\n");
+  write(out, "c1\n");
+  auto snap = newestFileLines({{out, "bot.out", 'o'}}, 4);
+  EXPECT_EQ(messages(snap.lines),
+            (std::vector<std::string>{"bot.out:r2", "bot.out:r3", "bot.out:r4", "bot.out:c1"}));
+  snap = newestFileLines({{out, "bot.out", 'o'}}, 100);
+  EXPECT_EQ(snap.lines.size(), 5u);
+  EXPECT_EQ(messages(newestFileLines({{out, "bot.out", 'o'}}, 1).lines),
+            (std::vector<std::string>{"bot.out:c1"}))
+      << "copies are read only for lines the file does not have";
+  ASSERT_EQ(snap.sources.size(), 1u);
+  EXPECT_EQ(snap.sources[0].offset, fs::file_size(out)) << "following goes on in the file itself";
+}
+
 TEST_F(LogsTest, FilesTheOwnerDoesNotOwnOrThatAreNotRegularReadAsNothing) {
   const auto out = (dir_ / "job.out").string();
   write(out, "secret\n");
