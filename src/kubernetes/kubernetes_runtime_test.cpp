@@ -36,11 +36,7 @@ std::string podPath(std::int64_t run_id) {
   return resourcePath("v1", "pods", kNs, "myjob-run" + std::to_string(run_id) + "-x1");
 }
 
-json conditionTrue(const std::string& type, const std::string& reason = "") {
-  json c = {{"type", type}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:10Z"}};
-  if (!reason.empty()) c["reason"] = reason;
-  return c;
-}
+using testing::conditionTrue;
 
 json podFor(std::int64_t run_id, const json& status) {
   return {{"kind", "Pod"},

@@ -20,7 +20,7 @@ using testing::FakeApiServer;
 constexpr std::int64_t kMi = std::int64_t{1} << 20;
 constexpr std::int64_t kGi = std::int64_t{1} << 30;
 
-const std::string kNs = "tool-majavah-test";
+const std::string kNs = "tool-quota-test";
 
 json fixtureResourceQuota(const std::string& ns = kNs) {
   return json::parse(R"json({
@@ -126,14 +126,14 @@ TEST(NamespaceQuotaFigures, AnUnreadableValueIsAnErrorNamingIt) {
   ASSERT_FALSE(f);
   EXPECT_EQ(f.error().code, ErrorCode::kInternal);
   EXPECT_EQ(f.error().message,
-            "ResourceQuota 'tool-majavah-test': status.hard 'limits.memory' '8 GB' is not a "
+            "ResourceQuota 'tool-quota-test': status.hard 'limits.memory' '8 GB' is not a "
             "quantity: Invalid number format: 8 GB");
   ContainerLimitRange limits{.min = {}, .max = {{"cpu", "lots"}}, .default_limit = {},
                              .default_request = {}};
   auto b = containerLimitFigures(limits, kNs);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().message,
-            "LimitRange 'tool-majavah-test': Container max 'cpu' 'lots' is not a quantity: "
+            "LimitRange 'tool-quota-test': Container max 'cpu' 'lots' is not a quantity: "
             "Invalid number format: lots");
 }
 
@@ -141,7 +141,7 @@ TEST(NamespaceQuotaFigures, StatesOfALookup) {
   auto f = figuresOf(kNs, {.state = QuotaState::kNotLoaded});
   ASSERT_FALSE(f);
   EXPECT_EQ(f.error().code, ErrorCode::kUnavailable);
-  EXPECT_EQ(f.error().message, "the quota of namespace 'tool-majavah-test' has not been read "
+  EXPECT_EQ(f.error().message, "the quota of namespace 'tool-quota-test' has not been read "
                                "from the cluster yet; try again in a moment");
   f = figuresOf(kNs, {.state = QuotaState::kNotWatched});
   ASSERT_FALSE(f);

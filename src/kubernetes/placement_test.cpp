@@ -391,11 +391,7 @@ std::string servicePath() { return resourcePath("v1", "services", kNs, "web"); }
 std::string jobPath(const std::string& name) { return resourcePath("batch/v1", "jobs", kNs, name); }
 std::string podPath(const std::string& name) { return resourcePath("v1", "pods", kNs, name); }
 
-json conditionTrue(const std::string& type, const std::string& reason = "") {
-  json c = {{"type", type}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:10Z"}};
-  if (!reason.empty()) c["reason"] = reason;
-  return c;
-}
+using testing::conditionTrue;
 
 // A Job as the CronJob controller makes it from the placed CronJob's jobTemplate.
 json cronMadeJob(const std::string& name, std::int64_t generation, bool filelog = true) {

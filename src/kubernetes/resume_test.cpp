@@ -28,11 +28,7 @@ using Note = std::pair<std::int64_t, std::string>;
 std::string jobPath(const std::string& name) { return resourcePath("batch/v1", "jobs", kNs, name); }
 std::string podPath(const std::string& name) { return resourcePath("v1", "pods", kNs, name); }
 
-json conditionTrue(const std::string& type, const std::string& reason = "") {
-  json c = {{"type", type}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:10Z"}};
-  if (!reason.empty()) c["reason"] = reason;
-  return c;
-}
+using testing::conditionTrue;
 
 json cronLabels(bool filelog) {
   json labels = {{std::string(kLabelManagedBy), std::string(kManagedByValue)},

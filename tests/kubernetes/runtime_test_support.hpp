@@ -54,6 +54,13 @@ inline KubernetesRuntimeOptions testRuntimeOptions(const std::filesystem::path& 
   return options;
 }
 
+// A condition of a Job's or Deployment's status that holds, as the controllers write it.
+inline nlohmann::json conditionTrue(const std::string& type, const std::string& reason = "") {
+  nlohmann::json c = {{"type", type}, {"status", "True"}, {"lastTransitionTime", "2026-01-01T00:00:10Z"}};
+  if (!reason.empty()) c["reason"] = reason;
+  return c;
+}
+
 // Runs the loop until `done` holds; false after `timeout`.
 inline bool runLoopUntil(boost::asio::io_context& io, const std::function<bool()>& done,
                          std::chrono::seconds timeout = std::chrono::seconds(10)) {
