@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "base/test_dir.hpp"
 #include "base/time_format.hpp"
 #include "engine/engine.hpp"
 
@@ -63,11 +64,7 @@ class PlacingRuntime final : public runtime::Runtime {
 class PlacedJobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tjf-placed-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = freshTestDir("placed-test");
     auto store = store::Store::open(dir_ / "db.sqlite");
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);

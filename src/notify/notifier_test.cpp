@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/test_dir.hpp"
 #include "base/time_format.hpp"
 
 namespace tjf::notify {
@@ -42,10 +43,7 @@ class ManualMailer final : public Mailer {
 class NotifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tjf-notifier-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = freshTestDir("notifier-test");
     std::filesystem::create_directories(dir_ / "home");
     std::filesystem::create_directories(dir_ / "state/runs");
     auto store = store::Store::open(dir_ / "state/db.sqlite");

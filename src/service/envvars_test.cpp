@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "base/test_dir.hpp"
 #include "base/time_format.hpp"
 
 namespace tjf::service {
@@ -54,11 +55,7 @@ TEST(EnvvarValue, RefusesNulAndOversizedValues) {
 class EnvvarServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tjf-envsvc-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = freshTestDir("envsvc-test");
     auto store = store::Store::open(dir_ / "db.sqlite");
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "base/test_dir.hpp"
 #include "base/time_format.hpp"
 
 namespace tjf::store {
@@ -13,11 +14,7 @@ namespace {
 class OutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tjf-outbox-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = freshTestDir("outbox-test");
     reopen();
   }
   void TearDown() override {

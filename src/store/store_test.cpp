@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/test_dir.hpp"
 #include "base/time_format.hpp"
 #include "store/store.hpp"
 
@@ -11,11 +12,7 @@ namespace {
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tjf-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = freshTestDir("store-test");
     auto store = Store::open(dir_ / "db.sqlite");
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
